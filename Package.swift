@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+// The package's targets form one-way layers; see docs/ARCHITECTURE.md.
+import PackageDescription
+
+#if os(Linux)
+let blasDependencies: [Target.Dependency] = ["CBLAS"]
+let blasTargets: [Target] = [
+    .systemLibrary(
+        name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+        providers: [.apt(["libopenblas-dev"])])
+]
+#else
+let blasDependencies: [Target.Dependency] = []
+let blasTargets: [Target] = []
+#endif
+
+let optimizedSwift: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Pretrain",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Autodiff", targets: ["Autodiff"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .executable(name: "pretrain", targets: ["pretrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: blasTargets + [
+        // Layer 0: matrix products from the platform's BLAS and its thread control.
+        .target(name: "BLAS", dependencies: blasDependencies, swiftSettings: optimizedSwift),
+        // Layer 1: storage, RNG, parallel-for and the forward/backward kernels.
+        .target(name: "Tensors", dependencies: ["BLAS"], swiftSettings: optimizedSwift),
+        // Layer 2: the tape and the table of gradient rules.
+        .target(name: "Autodiff", dependencies: ["Tensors"], swiftSettings: optimizedSwift),
+        // Layer 3: parameters, layers, optimizers and schedules.
+        .target(name: "NN", dependencies: ["Autodiff"], swiftSettings: optimizedSwift),
+        .target(name: "Optimizers", dependencies: ["NN"], swiftSettings: optimizedSwift),
+        // Independent of everything numeric.
+        .target(name: "Tokenizers", swiftSettings: optimizedSwift),
+        // The command-line tool.
+        .executableTarget(
+            name: "pretrain",
+            dependencies: [
+                "Tensors", "Autodiff", "NN", "Optimizers", "Tokenizers", "BLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimizedSwift),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Autodiff"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
+    ]
+)
