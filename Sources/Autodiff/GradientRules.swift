@@ -1,0 +1,129 @@
+import Tensors
+
+/// The gradient rule of every operation, in one table.
+///
+/// Each rule reads the output gradient `g` and *accumulates* into the gradient buffers of the
+/// op's inputs (`buffer(v)` is nil for inputs that need no gradient). Built-in ops are an enum,
+/// so a missing rule is a compile error; custom ops look their rule up by name and a missing one
+/// is ``AutodiffError/missingGradientRule(_:)``.
+extension Tape {
+    func applyGradientRule(_ op: Op, outputGradient grad: Tensor) throws {
+        let g = grad.data
+        func buffer(_ v: Variable) -> UnsafeMutablePointer<Float>? { gradientBuffer(v) }
+
+        switch op {
+        case .parameter:
+            break  // leaves: the gradient is already in Parameter.gradient
+
+        case let .linear(x, weight, bias):
+            LinearKernel.backward(dinp: buffer(x), dweight: buffer(weight), dbias: bias.flatMap(buffer),
+                                  dout: g, inp: x.value.data, weight: weight.value.data,
+                                  rows: x.value.rowCount, inFeatures: x.value.lastDimension, outFeatures: weight.shape[0])
+
+        case let .matmul(a, b, ta, tb, batch, m, n, k):
+            let da = buffer(a), db = buffer(b)
+            let bStride = b.value.rank == 2 ? 0 : k * n
+            for i in 0..<batch {
+                MatmulKernel.backward(da: da.map { $0 + i * m * k }, db: db.map { $0 + i * bStride },
+                                      dc: g + i * m * n, a: a.value.data + i * m * k, b: b.value.data + i * bStride,
+                                      m: m, n: n, k: k, transposeA: ta, transposeB: tb)
+            }
+
+        case let .add(a, b):
+            if let da = buffer(a) { Elementwise.accumulate(da, g, count: grad.count) }
+            if let db = buffer(b) { Elementwise.accumulate(db, g, count: grad.count) }
+
+        case let .addBias(x, bias):
+            Elementwise.biasAddBackward(dinp: buffer(x), dbias: buffer(bias), dout: g,
+                                        rows: x.value.rowCount, columns: x.value.lastDimension)
+
+        case let .multiply(a, b):
+            Elementwise.mulBackward(da: buffer(a), db: buffer(b), dout: g, a: a.value.data, b: b.value.data, count: grad.count)
+
+        case let .scale(x, alpha):
+            if let dx = buffer(x) { Elementwise.accumulate(dx, g, count: grad.count, alpha: alpha) }
+
+        case let .gelu(x):
+            if let dx = buffer(x) { Elementwise.geluBackward(dinp: dx, inp: x.value.data, dout: g, count: grad.count) }
+
+        case let .tanh(x, output):
+            if let dx = buffer(x) { Elementwise.tanhBackward(dinp: dx, out: output.data, dout: g, count: grad.count) }
+
+        case let .softmax(x, output):
+            if let dx = buffer(x) {
+                SoftmaxKernel.backward(dinp: dx, out: output.data, dout: g, rows: x.value.rowCount, columns: x.value.lastDimension)
+            }
+
+        case let .layerNorm(x, weight, bias, mean, rstd):
+            LayerNormKernel.backward(dinp: buffer(x), dweight: buffer(weight), dbias: buffer(bias), dout: g,
+                                     inp: x.value.data, weight: weight.value.data, mean: mean.data, rstd: rstd.data,
+                                     rows: x.value.rowCount, columns: x.value.lastDimension)
+
+        case let .dropout(x, p, key):
+            if let dx = buffer(x) { Elementwise.dropoutBackward(dinp: dx, dout: g, count: grad.count, probability: p, key: key) }
+
+        case let .gather(table, indices):
+            if let dt = buffer(table) {
+                indices.withUnsafeBufferPointer {
+                    GatherKernel.backward(dtable: dt, dout: g, indices: $0.baseAddress!, count: indices.count, columns: table.value.lastDimension)
+                }
+            }
+
+        case let .attention(q, k, v, shape, probabilities, p, key):
+            AttentionKernel.backward(dq: buffer(q), dk: buffer(k), dv: buffer(v), dout: g, probabilities: probabilities.data,
+                                     q: q.value.data, k: k.value.data, v: v.value.data, shape: shape, dropout: p, key: key)
+
+        case let .crossEntropy(logits, targets, lse, normalizer):
+            if let dl = buffer(logits) {
+                targets.withUnsafeBufferPointer {
+                    LossKernels.crossEntropyBackward(dlogits: dl, logits: logits.value.data, targets: $0.baseAddress!, logSumExp: lse.data,
+                                                     rows: logits.value.rowCount, classes: logits.value.lastDimension, scale: g[0] / normalizer)
+                }
+            }
+
+        case let .bceWithLogits(logits, targets, weights, normalizer):
+            if let dl = buffer(logits) {
+                LossKernels.bceWithLogitsBackward(dlogits: dl, logits: logits.value.data, targets: targets.data, weights: weights?.data,
+                                                  count: logits.value.count, scale: g[0] / normalizer)
+            }
+
+        case let .klDivergence(student, teacher, tau, sl, tl, normalizer):
+            LossKernels.klDivergenceBackward(dstudent: buffer(student), dteacher: buffer(teacher), student: student.value.data,
+                                             teacher: teacher.value.data, temperature: tau, studentLSE: sl.data, teacherLSE: tl.data,
+                                             rows: student.value.rowCount, classes: student.value.lastDimension,
+                                             scale: g[0] * tau * tau / normalizer)
+
+        case let .cosineSimilarity(a, b, eps):
+            LossKernels.cosineSimilarityBackward(da: buffer(a), db: buffer(b), dout: g, a: a.value.data, b: b.value.data,
+                                                 rows: a.value.rowCount, columns: a.value.lastDimension, eps: eps)
+
+        case let .meanPool(x, mask):
+            if let dx = buffer(x) {
+                LossKernels.meanPoolBackward(dx: dx, dout: g, mask: mask.data, batch: x.shape[0], steps: x.shape[1], columns: x.shape[2])
+            }
+
+        case let .concatenate(parts):
+            let rows = grad.rowCount, width = grad.lastDimension
+            var column = 0
+            for part in parts {
+                let c = part.value.lastDimension, col = column
+                if let dp = buffer(part) {
+                    parallelFor(rows, grain: 256) { range in
+                        for r in range { Elementwise.addInPlace(dp + r * c, g + r * width + col, count: c) }
+                    }
+                }
+                column += c
+            }
+
+        case let .sum(x):
+            if let dx = buffer(x) {
+                let s = g[0]
+                parallelFor(x.value.count, grain: 1 << 14) { range in for i in range { dx[i] += s } }
+            }
+
+        case let .custom(name, inputs, saved):
+            let rule = try customRule(name)
+            rule(inputs, saved, grad, inputs.map { buffer($0) })
+        }
+    }
+}

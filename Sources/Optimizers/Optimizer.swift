@@ -1,0 +1,159 @@
+@_exported import NN
+import Foundation
+
+/// Which parameters get weight decay (and, for LAMB, the layer-wise trust ratio).
+///
+/// BERT's rule: matrices decay; biases and LayerNorm weights (1-D) do not.
+public enum DecayRule {
+    /// True for parameters with at least two dimensions, as BERT's optimizer groups them.
+    public static func decays(_ p: Parameter) -> Bool { p.value.rank >= 2 }
+}
+
+/// An optimizer step over a fixed list of parameters, with its moments kept per parameter.
+public protocol Optimizer: AnyObject {
+    /// Applies one update with learning rate `lr` using each parameter's accumulated gradient.
+    func step(lr: Float)
+    /// Number of steps taken (drives bias correction).
+    var stepCount: Int { get }
+    /// The optimizer's state as named tensors (for checkpoints): `"<param>.exp_avg"`, `"<param>.exp_avg_sq"`.
+    func stateTensors() -> [String: Tensor]
+    /// Restores state saved by ``stateTensors()``; throws on a missing or mis-shaped entry.
+    func loadState(_ tensors: [String: Tensor], stepCount: Int) throws
+}
+
+/// Errors restoring optimizer state.
+public enum OptimizerError: Error, CustomStringConvertible {
+    case missingState(String)
+    case shapeMismatch(String, expected: [Int], found: [Int])
+    public var description: String {
+        switch self {
+        case .missingState(let name):
+            return "optimizer state '\(name)' is missing from the checkpoint; it was written by a different model or optimizer"
+        case .shapeMismatch(let name, let expected, let found):
+            return "optimizer state '\(name)' has shape \(found), expected \(expected); the checkpoint belongs to a different model"
+        }
+    }
+}
+
+/// Adam's two moments for every parameter, shared by AdamW and LAMB.
+public class AdamMoments {
+    public let parameters: [Parameter]
+    public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    public private(set) var stepCount = 0
+    let firstMoments: [Tensor]
+    let secondMoments: [Tensor]
+
+    public init(parameters: [Parameter], beta1: Float, beta2: Float, eps: Float, weightDecay: Float) {
+        self.parameters = parameters
+        (self.beta1, self.beta2, self.eps, self.weightDecay) = (beta1, beta2, eps, weightDecay)
+        firstMoments = parameters.map { Tensor(zeros: $0.shape) }
+        secondMoments = parameters.map { Tensor(zeros: $0.shape) }
+    }
+
+    func advance() -> (bc1: Float, bc2: Float) {
+        stepCount += 1
+        return (1 - pow(beta1, Float(stepCount)), 1 - pow(beta2, Float(stepCount)))
+    }
+
+    public func stateTensors() -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (i, p) in parameters.enumerated() {
+            out[p.name + ".exp_avg"] = firstMoments[i]
+            out[p.name + ".exp_avg_sq"] = secondMoments[i]
+        }
+        return out
+    }
+
+    public func loadState(_ tensors: [String: Tensor], stepCount: Int) throws {
+        for (i, p) in parameters.enumerated() {
+            for (key, target) in [(p.name + ".exp_avg", firstMoments[i]), (p.name + ".exp_avg_sq", secondMoments[i])] {
+                guard let t = tensors[key] else { throw OptimizerError.missingState(key) }
+                guard t.shape == target.shape else { throw OptimizerError.shapeMismatch(key, expected: target.shape, found: t.shape) }
+                target.assign(t)
+            }
+        }
+        self.stepCount = stepCount
+    }
+}
+
+/// AdamW (Loshchilov & Hutter 2019) with bias correction, exactly as `torch.optim.AdamW`:
+/// decoupled decay `w ← w·(1 − lr·λ)` on ≥2-D weights, then `w ← w − lr/bc1 · m / (√v/√bc2 + ε)`.
+public final class AdamW: AdamMoments, Optimizer {
+    public override init(parameters: [Parameter], beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 0.01) {
+        super.init(parameters: parameters, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
+    }
+
+    public func step(lr: Float) {
+        let (bc1, bc2) = advance()
+        let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
+        let (b1, b2, eps) = (beta1, beta2, eps)
+        for (i, p) in parameters.enumerated() where p.requiresGradient {
+            let decay: Float = DecayRule.decays(p) ? 1 - lr * weightDecay : 1
+            let w = p.value.data, g = p.gradient.data, m = firstMoments[i].data, v = secondMoments[i].data
+            parallelFor(p.value.count, grain: 1 << 14) { range in
+                for j in range {
+                    let gj = g[j]
+                    w[j] *= decay
+                    m[j] = b1 * m[j] + (1 - b1) * gj
+                    v[j] = b2 * v[j] + (1 - b2) * gj * gj
+                    w[j] -= stepSize * m[j] / (v[j].squareRoot() / bc2Sqrt + eps)
+                }
+            }
+        }
+    }
+}
+
+/// LAMB (You et al. 2020): Adam's bias-corrected direction r = m̂/(√v̂ + ε) + λw, scaled per
+/// parameter by the trust ratio ‖w‖/‖r‖ (1 when either norm is 0). LayerNorm weights and biases
+/// (1-D) get neither weight decay nor the trust ratio, as in the reference BERT/ALBERT LAMB.
+public final class LAMB: AdamMoments, Optimizer {
+    public override init(parameters: [Parameter], beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 0.01) {
+        super.init(parameters: parameters, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
+    }
+
+    public func step(lr: Float) {
+        let (bc1, bc2) = advance()
+        let (b1, b2, eps) = (beta1, beta2, eps)
+        for (i, p) in parameters.enumerated() where p.requiresGradient {
+            let adaptive = DecayRule.decays(p)
+            let lambda: Float = adaptive ? weightDecay : 0
+            let n = p.value.count
+            let w = p.value.data, g = p.gradient.data, m = firstMoments[i].data, v = secondMoments[i].data
+            let update = Tensor(uninitialized: p.shape)
+            let r = update.data
+            parallelFor(n, grain: 1 << 14) { range in
+                for j in range {
+                    let gj = g[j]
+                    m[j] = b1 * m[j] + (1 - b1) * gj
+                    v[j] = b2 * v[j] + (1 - b2) * gj * gj
+                    r[j] = (m[j] / bc1) / ((v[j] / bc2).squareRoot() + eps) + lambda * w[j]
+                }
+            }
+            var trust: Float = 1
+            if adaptive {
+                let wNorm = Reduce.sumOfSquares(w, count: n).squareRoot()
+                let rNorm = Reduce.sumOfSquares(r, count: n).squareRoot()
+                if wNorm > 0 && rNorm > 0 { trust = Float(wNorm / rNorm) }
+            }
+            let scale = lr * trust
+            parallelFor(n, grain: 1 << 14) { range in for j in range { w[j] -= scale * r[j] } }
+        }
+    }
+}
+
+/// Global-norm gradient clipping (`torch.nn.utils.clip_grad_norm_`): when the L2 norm of all
+/// gradients exceeds `maxNorm`, scale them by maxNorm / (norm + 1e-6). Returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
+    var total = 0.0
+    for p in parameters where p.requiresGradient { total += Reduce.sumOfSquares(p.gradient.data, count: p.gradient.count) }
+    let norm = Float(total.squareRoot())
+    let coefficient = maxNorm / (norm + 1e-6)
+    if coefficient < 1 {
+        for p in parameters where p.requiresGradient {
+            let g = p.gradient.data
+            parallelFor(p.gradient.count, grain: 1 << 14) { range in for j in range { g[j] *= coefficient } }
+        }
+    }
+    return norm
+}

@@ -1,0 +1,155 @@
+import BLAS
+
+/// Fused multi-head scaled-dot-product attention, one tape node in the autodiff layer.
+///
+/// - q (B,T,C), k (B,S,C), v (B,S,C), C = heads·D; head h owns columns [h·D, (h+1)·D)
+///   (the layout of Hugging Face's `view(B, T, heads, D)`).
+/// - keyMask (B,S): 1 = attend, 0 = padding (optional).
+/// - causal: query i sees keys j ≤ i (requires T == S).
+/// - additiveMask (T,S) or (B,T,S): added to the scores (permutation LM); −∞ hides a key.
+/// - out (B,T,C); probabilities (B,heads,T,S) are saved for backward.
+///
+/// A query row that can see no key gets all-zero probabilities (and output), never NaN.
+/// Attention dropout masks are drawn from streams keyed by (key, b·heads + h) and regenerated
+/// in backward instead of being stored.
+public struct AttentionShape: Sendable, Equatable {
+    public var batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int
+    public var channels: Int { heads * headDim }
+    public init(batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int) {
+        (self.batch, self.queries, self.keys, self.heads, self.headDim) = (batch, queries, keys, heads, headDim)
+    }
+}
+
+/// Masks applied to attention scores.
+public struct AttentionMasks {
+    public var keyMask: UnsafePointer<Float>?
+    public var causal: Bool
+    public var additive: UnsafePointer<Float>?
+    /// True when `additive` is (B,T,S); false when (T,S) shared by the batch.
+    public var additivePerBatch: Bool
+    public init(keyMask: UnsafePointer<Float>? = nil, causal: Bool = false,
+                additive: UnsafePointer<Float>? = nil, additivePerBatch: Bool = false) {
+        self.keyMask = keyMask
+        self.causal = causal
+        self.additive = additive
+        self.additivePerBatch = additivePerBatch
+    }
+}
+
+public enum AttentionKernel {
+    public static func forward(
+        _ out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        shape s: AttentionShape, masks: AttentionMasks, dropout p: Float, key: UInt64
+    ) {
+        let (T, S, D, C, H) = (s.queries, s.keys, s.headDim, s.channels, s.heads)
+        precondition(!masks.causal || T == S, "causal attention needs as many queries as keys")
+        let scale = 1 / Float(D).squareRoot()
+        let dropScale = 1 / (1 - p)
+        Threading.withSingleThreadedBLAS {
+            parallelFor(s.batch * H) { range in
+                let dropped = p > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: T * S) : nil
+                defer { dropped?.deallocate() }
+                for bh in range {
+                    let b = bh / H, h = bh % H
+                    let P = probabilities + bh * T * S
+                    let qb = q + b * T * C + h * D, kb = k + b * S * C + h * D, vb = v + b * S * C + h * D
+                    // scores (T,S) = scale · Q_bh · K_bhᵀ
+                    BLAS.gemm(transposeA: false, transposeB: true, m: T, n: S, k: D, alpha: scale,
+                              a: qb, lda: C, b: kb, ldb: C, beta: 0, c: P, ldc: S)
+                    for i in 0..<T { maskedSoftmaxRow(P + i * S, row: i, batch: b, shape: s, masks: masks) }
+                    var pv = UnsafePointer(P)
+                    if let dropped {
+                        var rng = RandomGenerator(seed: key, stream: [UInt64(bh)])
+                        for j in 0..<(T * S) { dropped[j] = rng.uniform() < p ? 0 : P[j] * dropScale }
+                        pv = UnsafePointer(dropped)
+                    }
+                    // out_bh (T,D) = P' · V_bh
+                    BLAS.gemm(transposeA: false, transposeB: false, m: T, n: D, k: S, alpha: 1,
+                              a: pv, lda: S, b: vb, ldb: C, beta: 0, c: out + b * T * C + h * D, ldc: C)
+                }
+            }
+        }
+    }
+
+    /// Applies the masks to one row of scores and replaces it by its softmax.
+    @inline(__always)
+    static func maskedSoftmaxRow(_ row: UnsafeMutablePointer<Float>, row i: Int, batch b: Int,
+                                 shape s: AttentionShape, masks: AttentionMasks) {
+        let S = s.keys
+        if let add = masks.additive {
+            let a = add + (masks.additivePerBatch ? b * s.queries * S : 0) + i * S
+            for j in 0..<S { row[j] += a[j] }
+        }
+        let visible = masks.causal ? i + 1 : S
+        for j in visible..<S { row[j] = -.infinity }
+        if let km = masks.keyMask {
+            let m = km + b * S
+            for j in 0..<visible where m[j] == 0 { row[j] = -.infinity }
+        }
+        let mx = SoftmaxKernel.rowMax(row, S)
+        if mx == -.infinity {
+            row.update(repeating: 0, count: S)
+            return
+        }
+        SoftmaxKernel.row(row, row, S)
+    }
+
+    /// dq, dk, dv (shapes of q, k, v) += gradients of the forward pass, given dout (B,T,C).
+    public static func backward(
+        dq: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
+        dout: UnsafePointer<Float>, probabilities: UnsafePointer<Float>,
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        shape s: AttentionShape, dropout p: Float, key: UInt64
+    ) {
+        let (T, S, D, C, H) = (s.queries, s.keys, s.headDim, s.channels, s.heads)
+        let scale = 1 / Float(D).squareRoot()
+        let dropScale = 1 / (1 - p)
+        Threading.withSingleThreadedBLAS {
+            parallelFor(s.batch * H) { range in
+                let dP = UnsafeMutablePointer<Float>.allocate(capacity: T * S)
+                let dropped = p > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: T * S) : nil
+                defer { dP.deallocate(); dropped?.deallocate() }
+                for bh in range {
+                    let b = bh / H, h = bh % H
+                    let P = probabilities + bh * T * S
+                    let qb = q + b * T * C + h * D, kb = k + b * S * C + h * D, vb = v + b * S * C + h * D
+                    let gb = dout + b * T * C + h * D
+                    var pv = P
+                    if let dropped {
+                        // Regenerate the forward mask; `dropped` holds the mask scale (0 or 1/(1−p)).
+                        var rng = RandomGenerator(seed: key, stream: [UInt64(bh)])
+                        for j in 0..<(T * S) { dropped[j] = rng.uniform() < p ? 0 : dropScale }
+                        for j in 0..<(T * S) { dP[j] = P[j] * dropped[j] }
+                        pv = UnsafePointer(dP)
+                    }
+                    // dV_bh (S,D) += P'ᵀ · dout_bh
+                    if let dv {
+                        BLAS.gemm(transposeA: true, transposeB: false, m: S, n: D, k: T, alpha: 1,
+                                  a: pv, lda: S, b: gb, ldb: C, beta: 1, c: dv + b * S * C + h * D, ldc: C)
+                    }
+                    if dq == nil && dk == nil { continue }
+                    // dP' (T,S) = dout_bh · V_bhᵀ, then through dropout and softmax.
+                    BLAS.gemm(transposeA: false, transposeB: true, m: T, n: S, k: D, alpha: 1,
+                              a: gb, lda: C, b: vb, ldb: C, beta: 0, c: dP, ldc: S)
+                    if let dropped { for j in 0..<(T * S) { dP[j] *= dropped[j] } }
+                    for i in 0..<T {
+                        let y = P + i * S, g = dP + i * S
+                        var dot: Float = 0
+                        for j in 0..<S { dot += g[j] * y[j] }
+                        for j in 0..<S { g[j] = y[j] * (g[j] - dot) }
+                    }
+                    // dQ_bh += scale · dScores · K_bh ; dK_bh += scale · dScoresᵀ · Q_bh
+                    if let dq {
+                        BLAS.gemm(transposeA: false, transposeB: false, m: T, n: D, k: S, alpha: scale,
+                                  a: dP, lda: S, b: kb, ldb: C, beta: 1, c: dq + b * T * C + h * D, ldc: C)
+                    }
+                    if let dk {
+                        BLAS.gemm(transposeA: true, transposeB: false, m: S, n: D, k: T, alpha: scale,
+                                  a: dP, lda: S, b: qb, ldb: C, beta: 1, c: dk + b * S * C + h * D, ldc: C)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Loss kernels. Each forward returns the loss *sum* (in Double) and the autodiff layer divides
+/// by a normaliser it chooses, so gradient accumulation can normalise by the predicted tokens of
+/// the whole accumulated batch rather than per micro-batch.
+public enum LossKernels {
+    /// Targets equal to this are skipped (PyTorch's `ignore_index`).
+    public static let ignoreIndex: Int32 = -100
+
+    // MARK: cross-entropy
+
+    /// Softmax cross-entropy over rows: logits (M,V), targets (M) → Σ_m −log softmax(logits[m])[t_m].
+    /// Saves logsumexp (M) for backward. Rows whose target is ``ignoreIndex`` contribute nothing.
+    public static func crossEntropyForward(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, logSumExp: UnsafeMutablePointer<Float>,
+        rows m: Int, classes v: Int
+    ) -> Double {
+        let losses = UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))
+        defer { losses.deallocate() }
+        parallelFor(m, grain: max(1, 8192 / max(v, 1))) { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            defer { scratch.deallocate() }
+            for r in range {
+                let row = logits + r * v
+                let mx = SoftmaxKernel.rowMax(row, v)
+                let total = SoftmaxKernel.expShifted(scratch, row, v, shift: mx)
+                let lse = Double(mx) + log(total)
+                logSumExp[r] = Float(lse)
+                let t = targets[r]
+                losses[r] = t == ignoreIndex ? 0 : lse - Double(row[Int(t)])
+            }
+        }
+        var sum = 0.0
+        for r in 0..<m { sum += losses[r] }
+        return sum
+    }
+
+    /// dlogits (M,V) += scale · (softmax(logits) − onehot(target)) for rows with a target.
+    public static func crossEntropyBackward(
+        dlogits: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>,
+        logSumExp: UnsafePointer<Float>, rows m: Int, classes v: Int, scale: Float
+    ) {
+        parallelFor(m, grain: max(1, 8192 / max(v, 1))) { range in
+            for r in range where targets[r] != ignoreIndex {
+                let row = logits + r * v, d = dlogits + r * v
+                let shift = VectorMath.Vector(repeating: logSumExp[r])
+                let sv = VectorMath.Vector(repeating: scale)
+                var j = 0
+                while j + VectorMath.width <= v {
+                    let p = VectorMath.exp(VectorMath.load(row + j) - shift)
+                    VectorMath.store(VectorMath.load(d + j) + sv * p, d + j)
+                    j += VectorMath.width
+                }
+                while j < v { d[j] += scale * expf(row[j] - logSumExp[r]); j += 1 }
+                d[Int(targets[r])] -= scale
+            }
+        }
+    }
+
+    /// Number of rows whose target is not ``ignoreIndex``.
+    public static func countTargets(_ targets: UnsafeBufferPointer<Int32>) -> Int {
+        targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
+    }
+
+    // MARK: binary cross-entropy with logits
+
+    /// Σ_i w_i · BCE(σ(x_i), t_i), computed stably as max(x,0) − x·t + log(1 + e^−|x|).
+    /// logits (N), targets (N) in [0,1], weights (N) or nil for all ones.
+    public static func bceWithLogitsForward(
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Float>, weights: UnsafePointer<Float>?, count n: Int
+    ) -> Double {
+        var sum = 0.0
+        for i in 0..<n {
+            let w = Double(weights?[i] ?? 1)
+            if w == 0 { continue }
+            let x = Double(logits[i]), t = Double(targets[i])
+            sum += w * (max(x, 0) - x * t + log1p(exp(-abs(x))))
+        }
+        return sum
+    }
+
+    /// dlogits (N) += scale · w · (σ(x) − t)
+    public static func bceWithLogitsBackward(
+        dlogits: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, targets: UnsafePointer<Float>,
+        weights: UnsafePointer<Float>?, count n: Int, scale: Float
+    ) {
+        for i in 0..<n {
+            let w = weights?[i] ?? 1
+            let x = logits[i]
+            let sigma = x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x))
+            dlogits[i] += scale * w * (sigma - targets[i])
+        }
+    }
+
+    // MARK: KL divergence with temperature (distillation)
+
+    /// Σ_m KL(softmax(t_m/τ) ‖ softmax(s_m/τ)) over rows; student, teacher (M,V).
+    /// Saves the two log-softmax matrices' normalisers (M each) for backward.
+    public static func klDivergenceForward(
+        student: UnsafePointer<Float>, teacher: UnsafePointer<Float>, temperature tau: Float,
+        studentLSE: UnsafeMutablePointer<Float>, teacherLSE: UnsafeMutablePointer<Float>, rows m: Int, classes v: Int
+    ) -> Double {
+        let rowKL = UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))
+        defer { rowKL.deallocate() }
+        parallelFor(m, grain: max(1, 4096 / max(v, 1))) { range in
+            let sScaled = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            let tScaled = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            defer { sScaled.deallocate(); tScaled.deallocate(); scratch.deallocate() }
+            for r in range {
+                for j in 0..<v { sScaled[j] = student[r * v + j] / tau; tScaled[j] = teacher[r * v + j] / tau }
+                let sm = SoftmaxKernel.rowMax(sScaled, v), tm = SoftmaxKernel.rowMax(tScaled, v)
+                let sl = Double(sm) + log(SoftmaxKernel.expShifted(scratch, sScaled, v, shift: sm))
+                let tl = Double(tm) + log(SoftmaxKernel.expShifted(scratch, tScaled, v, shift: tm))
+                studentLSE[r] = Float(sl)
+                teacherLSE[r] = Float(tl)
+                var kl = 0.0
+                for j in 0..<v {
+                    let logPt = Double(tScaled[j]) - tl
+                    let logPs = Double(sScaled[j]) - sl
+                    kl += exp(logPt) * (logPt - logPs)
+                }
+                rowKL[r] = kl
+            }
+        }
+        var sum = 0.0
+        for r in 0..<m { sum += rowKL[r] }
+        return sum
+    }
+
+    /// dstudent += scale·(p_s − p_t)/τ; dteacher += scale·p_t·(ℓ − KL_row)/τ with ℓ = log p_t − log p_s.
+    public static func klDivergenceBackward(
+        dstudent: UnsafeMutablePointer<Float>?, dteacher: UnsafeMutablePointer<Float>?,
+        student: UnsafePointer<Float>, teacher: UnsafePointer<Float>, temperature tau: Float,
+        studentLSE: UnsafePointer<Float>, teacherLSE: UnsafePointer<Float>, rows m: Int, classes v: Int, scale: Float
+    ) {
+        parallelFor(m, grain: max(1, 4096 / max(v, 1))) { range in
+            for r in range {
+                let s = student + r * v, t = teacher + r * v
+                var klRow: Float = 0
+                if dteacher != nil {
+                    for j in 0..<v {
+                        let logPt = t[j] / tau - teacherLSE[r], logPs = s[j] / tau - studentLSE[r]
+                        klRow += expf(logPt) * (logPt - logPs)
+                    }
+                }
+                for j in 0..<v {
+                    let logPt = t[j] / tau - teacherLSE[r], logPs = s[j] / tau - studentLSE[r]
+                    let pt = expf(logPt), ps = expf(logPs)
+                    dstudent?[r * v + j] += scale * (ps - pt) / tau
+                    dteacher?[r * v + j] += scale * pt * (logPt - logPs - klRow) / tau
+                }
+            }
+        }
+    }
+
+    // MARK: cosine similarity
+
+    /// out (N) = a·b / max(‖a‖·‖b‖, eps) for a, b (N,C) (PyTorch's `cosine_similarity`, eps 1e-8).
+    public static func cosineSimilarityForward(_ out: UnsafeMutablePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                               rows n: Int, columns c: Int, eps: Float) {
+        parallelFor(n, grain: max(1, 4096 / max(c, 1))) { range in
+            for r in range {
+                let (dot, na2, nb2) = dots(a + r * c, b + r * c, c)
+                out[r] = Float(dot / max((na2 * nb2).squareRoot(), Double(eps)))
+            }
+        }
+    }
+
+    @inline(__always)
+    static func dots(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ c: Int) -> (Double, Double, Double) {
+        var d = 0.0, xx = 0.0, yy = 0.0
+        for j in 0..<c {
+            let xv = Double(x[j]), yv = Double(y[j])
+            d += xv * yv; xx += xv * xv; yy += yv * yv
+        }
+        return (d, xx, yy)
+    }
+
+    /// da, db (N,C) += gradients of cosine similarity given dout (N).
+    public static func cosineSimilarityBackward(da: UnsafeMutablePointer<Float>?, db: UnsafeMutablePointer<Float>?,
+                                                dout: UnsafePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                                                rows n: Int, columns c: Int, eps: Float) {
+        parallelFor(n, grain: max(1, 4096 / max(c, 1))) { range in
+            for r in range {
+                let x = a + r * c, y = b + r * c
+                let (dot, na2, nb2) = dots(x, y, c)
+                let norm = (na2 * nb2).squareRoot()
+                let g = Double(dout[r])
+                if norm <= Double(eps) {
+                    // Clamped denominator: the eps is a constant, so d/da = b/eps.
+                    for j in 0..<c {
+                        da?[r * c + j] += Float(g * Double(y[j]) / Double(eps))
+                        db?[r * c + j] += Float(g * Double(x[j]) / Double(eps))
+                    }
+                    continue
+                }
+                let cos = dot / norm
+                for j in 0..<c {
+                    da?[r * c + j] += Float(g * (Double(y[j]) / norm - cos * Double(x[j]) / na2))
+                    db?[r * c + j] += Float(g * (Double(x[j]) / norm - cos * Double(y[j]) / nb2))
+                }
+            }
+        }
+    }
+
+    // MARK: masked mean pooling
+
+    /// out (B,C) = Σ_t mask[b,t]·x[b,t,:] / max(Σ_t mask[b,t], 1e-9) for x (B,T,C), mask (B,T)
+    /// (sentence-transformers' mean pooling).
+    public static func meanPoolForward(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, mask: UnsafePointer<Float>,
+                                       batch: Int, steps t: Int, columns c: Int) {
+        parallelFor(batch) { range in
+            for b in range {
+                let o = out + b * c
+                o.update(repeating: 0, count: c)
+                var count: Float = 0
+                for s in 0..<t {
+                    let m = mask[b * t + s]
+                    if m == 0 { continue }
+                    count += m
+                    let row = x + (b * t + s) * c
+                    for j in 0..<c { o[j] += m * row[j] }
+                }
+                let inv = 1 / max(count, 1e-9)
+                for j in 0..<c { o[j] *= inv }
+            }
+        }
+    }
+
+    /// dx (B,T,C) += mask[b,t]·dout[b] / max(Σ mask[b], 1e-9)
+    public static func meanPoolBackward(dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, mask: UnsafePointer<Float>,
+                                        batch: Int, steps t: Int, columns c: Int) {
+        parallelFor(batch) { range in
+            for b in range {
+                var count: Float = 0
+                for s in 0..<t { count += mask[b * t + s] }
+                let inv = 1 / max(count, 1e-9)
+                for s in 0..<t {
+                    let m = mask[b * t + s] * inv
+                    if m == 0 { continue }
+                    let d = dx + (b * t + s) * c, g = dout + b * c
+                    for j in 0..<c { d[j] += m * g[j] }
+                }
+            }
+        }
+    }
+}
