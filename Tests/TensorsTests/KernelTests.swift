@@ -1,0 +1,100 @@
+import XCTest
+import Foundation
+@testable import Tensors
+import BLAS
+
+final class KernelTests: XCTestCase {
+    func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
+        var g = RandomGenerator(seed: seed)
+        let t = Tensor(uninitialized: shape)
+        g.fillNormal(t)
+        return t
+    }
+
+    func testStridedGemmOnSubmatrices() {
+        // C (2,3) = A[:, 1:3] (2,2) · B (2,3), with A stored as (2,4): lda = 4.
+        let a: [Float] = [9, 1, 2, 9,
+                          9, 3, 4, 9]
+        let b: [Float] = [1, 0, 2,
+                          0, 1, 3]
+        var c = [Float](repeating: -1, count: 6)
+        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            BLAS.gemm(transposeA: false, transposeB: false, m: 2, n: 3, k: 2, alpha: 1, a: ap.baseAddress! + 1, lda: 4,
+                      b: bp.baseAddress!, ldb: 3, beta: 0, c: cp.baseAddress!, ldc: 3)
+        } } }
+        XCTAssertEqual(c, [1, 2, 8, 3, 4, 18])
+    }
+
+    func testGemmWithEmptyInnerDimensionScalesOutput() {
+        var c: [Float] = [1, 2, 3, 4]
+        let dummy: [Float] = [0]
+        dummy.withUnsafeBufferPointer { d in c.withUnsafeMutableBufferPointer { cp in
+            BLAS.gemm(transposeA: false, transposeB: false, m: 2, n: 2, k: 0, alpha: 1, a: d.baseAddress!, lda: 1,
+                      b: d.baseAddress!, ldb: 2, beta: 0, c: cp.baseAddress!, ldc: 2)
+        } }
+        XCTAssertEqual(c, [0, 0, 0, 0])
+    }
+
+    /// The same inputs give bit-identical outputs whatever the thread count, for every kernel
+    /// with a reduction (fixed blocks, fixed order).
+    func testReductionsAreBitIdenticalAcrossThreadCounts() {
+        let (n, c) = (1000, 77)
+        let x = randomTensor([n, c], seed: 1), g = randomTensor([n, c], seed: 2)
+        let w = randomTensor([c], seed: 3), b = randomTensor([c], seed: 4)
+        func run(threads: Int) -> [[Float]] {
+            Threading.configure(threads: threads)
+            defer { Threading.configure(threads: Threading.coreCount) }
+            let out = Tensor(zeros: [n, c]), mean = Tensor(zeros: [n]), rstd = Tensor(zeros: [n])
+            LayerNormKernel.forward(out.data, mean: mean.data, rstd: rstd.data, x.data, weight: w.data, bias: b.data, rows: n, columns: c, eps: 1e-12)
+            let dx = Tensor(zeros: [n, c]), dw = Tensor(zeros: [c]), db = Tensor(zeros: [c])
+            LayerNormKernel.backward(dinp: dx.data, dweight: dw.data, dbias: db.data, dout: g.data, inp: x.data, weight: w.data,
+                                     mean: mean.data, rstd: rstd.data, rows: n, columns: c)
+            let colSum = Tensor(zeros: [c])
+            Reduce.sumRows(g.data, rows: n, columns: c, into: colSum.data)
+            let total = Reduce.sumOfSquares(g.data, count: n * c)
+            let table = Tensor(zeros: [7, c])
+            let ids = (0..<n).map { Int32($0 % 7) }
+            ids.withUnsafeBufferPointer { GatherKernel.backward(dtable: table.data, dout: g.data, indices: $0.baseAddress!, count: n, columns: c) }
+            return [out.scalars, dx.scalars, dw.scalars, db.scalars, colSum.scalars, [Float(total)], table.scalars]
+        }
+        let one = run(threads: 1), two = run(threads: 2), three = run(threads: 3)
+        XCTAssertEqual(one, two)
+        XCTAssertEqual(one, three)
+    }
+
+    func testSoftmaxRowsSumToOneAndSurviveLargeLogits() {
+        let x = Tensor([1000, 1001, 1002, -1000, 0, 5, 5, 5, 5, 5], shape: [2, 5])
+        let out = Tensor(zeros: [2, 5])
+        SoftmaxKernel.forward(out.data, x.data, rows: 2, columns: 5)
+        for r in 0..<2 {
+            let s = (0..<5).reduce(Float(0)) { $0 + out[r, $1] }
+            XCTAssertEqual(s, 1, accuracy: 1e-6)
+        }
+        XCTAssertEqual(out[0, 3], 0)
+        XCTAssertEqual(out[1, 0], 0.2, accuracy: 1e-6)
+        XCTAssertFalse(out.scalars.contains { $0.isNaN })
+    }
+
+    func testFullyMaskedAttentionRowIsZeroNotNaN() {
+        let shape = AttentionShape(batch: 1, queries: 2, keys: 2, heads: 1, headDim: 2)
+        let q = randomTensor([1, 2, 2], seed: 5), k = randomTensor([1, 2, 2], seed: 6), v = randomTensor([1, 2, 2], seed: 7)
+        let keyMask = Tensor([0, 0], shape: [1, 2])
+        let out = Tensor(zeros: [1, 2, 2]), probs = Tensor(zeros: [1, 1, 2, 2])
+        AttentionKernel.forward(out.data, probabilities: probs.data, q: q.data, k: k.data, v: v.data, shape: shape,
+                                masks: AttentionMasks(keyMask: UnsafePointer(keyMask.data)), dropout: 0, key: 0)
+        XCTAssertEqual(out.scalars, [0, 0, 0, 0])
+        XCTAssertEqual(probs.scalars, [0, 0, 0, 0])
+    }
+
+    func testDropoutMaskIsIndependentOfThreadCount() {
+        let x = Tensor(repeating: 1, shape: [100_000])
+        func run(_ threads: Int) -> [Float] {
+            Threading.configure(threads: threads)
+            defer { Threading.configure(threads: Threading.coreCount) }
+            let out = Tensor(zeros: [100_000])
+            Elementwise.dropoutForward(out.data, x.data, count: x.count, probability: 0.1, key: 1234)
+            return out.scalars
+        }
+        XCTAssertEqual(run(1), run(2))
+    }
+}
