@@ -6,13 +6,21 @@ public enum VectorMath {
     public typealias Vector = SIMD8<Float>
     public static let width = Vector.scalarCount
 
-    /// e^x, relative error ≲ 2 ulp on [-87.3, 88.7]; exactly 0 below, +∞ beyond ≈ 88.72.
+    /// e^x, relative error ≲ 2 ulp on [-87.3, 88.3]; exactly 0 below −87.34, +∞ above 88.73
+    /// (and saturating at e^88.38 in between, which softmax never reaches).
     /// Cephes `expf`: x = n·ln2 + r, |r| ≤ ln2/2, a degree-6 polynomial in r, then 2ⁿ by exponent bits.
+    /// Written with `replacing(with:where:)` and bit casts only: `clamped`, `rounded` and SIMD
+    /// integer conversions compile to per-lane loops and are several times slower.
     @inline(__always)
-    public static func exp(_ x: Vector) -> Vector {
-        let clamped = x.clamped(lowerBound: Vector(repeating: -87.33654), upperBound: Vector(repeating: 88.72283))
-        let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
-        var r = clamped - n * 0.693359375
+    public static func exp(_ x0: Vector) -> Vector {
+        let lo = Vector(repeating: -87.33654), hi = Vector(repeating: 88.37626)
+        var x = x0.replacing(with: lo, where: x0 .< lo)
+        x = x.replacing(with: hi, where: x .> hi)
+        // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick; its low mantissa bits are n.
+        let magic = Vector(repeating: 12582912)
+        let shifted = x * 1.44269504088896341 + magic
+        let n = shifted - magic
+        var r = x - n * 0.693359375
         r = r + n * 2.12194440e-4
         var p = Vector(repeating: 1.9875691500e-4)
         p = p * r + 1.3981999507e-3
@@ -21,14 +29,10 @@ public enum VectorMath {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let y = p * (r * r) + r + 1
-        // 2^n through the exponent field; n ∈ [-126, 128] after the clamp.
-        let ni = SIMD8<Int32>(n) &+ 127
-        let big = ni .> 254
-        let scale = unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: ni.replacing(with: 254, where: big)) &<< 23, to: Vector.self)
-        var result = y * scale
-        result = result.replacing(with: y * scale * 2, where: big)
-        result = result.replacing(with: 0, where: x .< -87.33654)
-        result = result.replacing(with: .infinity, where: x .> 88.72283)
+        let scale = (unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &+ 127) &<< 23
+        var result = y * unsafeBitCast(scale, to: Vector.self)
+        result = result.replacing(with: 0, where: x0 .< lo)
+        result = result.replacing(with: .infinity, where: x0 .> Vector(repeating: 88.72283))
         return result
     }
 
@@ -36,7 +40,9 @@ public enum VectorMath {
     /// XLA: odd degree-13 numerator over even degree-8 denominator on [-4, 4], ±1 outside).
     @inline(__always)
     public static func erf(_ x: Vector) -> Vector {
-        let v = x.clamped(lowerBound: Vector(repeating: -4), upperBound: Vector(repeating: 4))
+        let four = Vector(repeating: 4), minusFour = Vector(repeating: -4)
+        var v = x.replacing(with: four, where: x .> four)
+        v = v.replacing(with: minusFour, where: v .< minusFour)
         let x2 = v * v
         var p = x2 * Vector(repeating: -2.72614225801306e-10) + 2.77068142495902e-08
         p = x2 * p + (-2.10102402082508e-06)

@@ -9,7 +9,11 @@ public enum SoftmaxKernel {
     public static func rowMax(_ x: UnsafePointer<Float>, _ c: Int) -> Float {
         var m = V(repeating: -.infinity)
         var j = 0
-        while j + VectorMath.width <= c { m = pointwiseMax(m, VectorMath.load(x + j)); j += VectorMath.width }
+        while j + VectorMath.width <= c {
+            let v = VectorMath.load(x + j)
+            m = m.replacing(with: v, where: v .> m)
+            j += VectorMath.width
+        }
         var result = m.max()
         while j < c { result = max(result, x[j]); j += 1 }
         return result
