@@ -33,6 +33,9 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "ModelConfig", targets: ["ModelConfig"]),
+        .library(name: "Models", targets: ["Models"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
     ],
     dependencies: [
@@ -48,13 +51,17 @@ let package = Package(
         // Layer 3: parameters, layers, optimizers and schedules.
         .target(name: "NN", dependencies: ["Autodiff"], swiftSettings: optimizedSwift),
         .target(name: "Optimizers", dependencies: ["NN"], swiftSettings: optimizedSwift),
-        // Independent of everything numeric.
+        // Layer 4: the BERT family, its heads and checkpoints.
+        .target(name: "Models", dependencies: ["Optimizers", "ModelConfig", "SafeTensors"], swiftSettings: optimizedSwift),
+        // Formats, independent of everything numeric.
         .target(name: "Tokenizers", swiftSettings: optimizedSwift),
+        .target(name: "SafeTensors", swiftSettings: optimizedSwift),
+        .target(name: "ModelConfig"),
         // The command-line tool.
         .executableTarget(
             name: "pretrain",
             dependencies: [
-                "Tensors", "Autodiff", "NN", "Optimizers", "Tokenizers", "BLAS",
+                "Tensors", "Autodiff", "NN", "Optimizers", "Tokenizers", "BLAS", "Models", "ModelConfig", "SafeTensors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimizedSwift),
@@ -63,5 +70,8 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Autodiff"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")]),
     ]
 )
