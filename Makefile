@@ -2,6 +2,11 @@
 # and `make test` (set up, run every test). Everything else is a helper for those.
 .PHONY: setup demo test bench-kernels
 
+# Tests use the same OpenBLAS kernel as the CLI (which selects it itself; see
+# Sources/BLAS/KernelSelection.swift). A value set by the caller wins.
+BLAS_CORE := $(or $(OPENBLAS_CORETYPE),$(shell bash scripts/blas-coretype.sh))
+BLAS_ENV := $(if $(BLAS_CORE),OPENBLAS_CORETYPE=$(BLAS_CORE))
+
 setup:
 	@bash scripts/setup.sh
 
@@ -10,7 +15,8 @@ demo: setup
 	.build/release/pretrain bench kernels
 
 test: setup
-	swift test
+	$(BLAS_ENV) swift test
 
 bench-kernels: setup
-	swift run -c release pretrain bench kernels
+	swift build -c release --product pretrain
+	.build/release/pretrain bench kernels

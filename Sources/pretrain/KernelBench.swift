@@ -30,11 +30,12 @@ struct KernelBench: ParsableCommand {
 
     func run() throws {
         Threading.configure(threads: threads ?? Threading.coreCount)
-        var report: [String: Any] = ["threads": Threading.threadCount, "tokens": tokens, "sequence_length": sequenceLength]
+        var report: [String: Any] = ["threads": Threading.threadCount, "tokens": tokens, "sequence_length": sequenceLength,
+                                     "blas_kernel": BLASKernelSelection.coreName]
         let bandwidth = measureBandwidth()
         report["memory_bandwidth_gbs"] = bandwidth
         if !json {
-            print("threads \(Threading.threadCount), \(tokens) tokens, sequence length \(sequenceLength)")
+            print("threads \(Threading.threadCount), \(tokens) tokens, sequence length \(sequenceLength), BLAS kernel \(BLASKernelSelection.coreName)")
             print(String(format: "memory bandwidth (parallel triad a = b + s·c): %.1f GB/s\n", bandwidth))
         }
         var matmulRows: [[String: Any]] = []

@@ -1,8 +1,19 @@
 import ArgumentParser
+import BLAS
 
 /// `pretrain`: pretraining and fine-tuning BERT-family encoders.
 @main
 struct Pretrain: ParsableCommand {
+    static func main() {
+        BLASKernelSelection.reexecuteWithBetterKernelIfNeeded(arguments: CommandLine.arguments)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
         abstract: "Pretrain and fine-tune BERT-family encoders on a CPU.",
