@@ -46,6 +46,9 @@ extension Tape {
         case let .gelu(x):
             if let dx = buffer(x) { Elementwise.geluBackward(dinp: dx, inp: x.value.data, dout: g, count: grad.count) }
 
+        case let .geluTanh(x):
+            if let dx = buffer(x) { Elementwise.geluTanhBackward(dinp: dx, inp: x.value.data, dout: g, count: grad.count) }
+
         case let .tanh(x, output):
             if let dx = buffer(x) { Elementwise.tanhBackward(dinp: dx, out: output.data, dout: g, count: grad.count) }
 

@@ -21,6 +21,8 @@ enum Op {
     case scale(Variable, alpha: Float)
     /// out = GELU(x), erf form
     case gelu(Variable)
+    /// out = GELU(x), tanh approximation (`gelu_new`)
+    case geluTanh(Variable)
     /// out = tanh(x); keeps the output for backward
     case tanh(Variable, output: Tensor)
     /// out = softmax(x) over the last axis; keeps the output
@@ -61,6 +63,7 @@ enum Op {
         case .multiply: return "multiply"
         case .scale: return "scale"
         case .gelu: return "gelu"
+        case .geluTanh: return "geluTanh"
         case .tanh: return "tanh"
         case .softmax: return "softmax"
         case .layerNorm: return "layerNorm"

@@ -80,6 +80,13 @@ extension Tape {
         return record(.gelu(x), out, [x])
     }
 
+    /// GELU, tanh approximation (Hugging Face `gelu_new`, ALBERT's default).
+    public func geluTanh(_ x: Variable) -> Variable {
+        let out = Tensor(uninitialized: x.shape)
+        Elementwise.geluTanhForward(out.data, x.value.data, count: out.count)
+        return record(.geluTanh(x), out, [x])
+    }
+
     /// tanh (BERT's pooler).
     public func tanh(_ x: Variable) -> Variable {
         let out = Tensor(uninitialized: x.shape)

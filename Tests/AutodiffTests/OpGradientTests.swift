@@ -105,6 +105,14 @@ final class OpGradientTests: XCTestCase {
         }) { tape, v in tape.gelu(v[0]) }
     }
 
+    func testGELUTanhApproximation() throws {
+        var r = Random(23)
+        let x = r.tensor([r.int(2...5), r.int(9...23)], std: 2.5)
+        try GradientCheck(forwardTolerance: 2e-6, gradientTolerance: 2e-5).run("geluTanh", inputs: [x], reference: { x in
+            x[0].map { 0.5 * $0 * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) }
+        }) { tape, v in tape.geluTanh(v[0]) }
+    }
+
     func testTanh() throws {
         var r = Random(7)
         try GradientCheck().run("tanh", inputs: [r.tensor([r.int(2...5), r.int(3...11)], std: 1.5)], reference: { x in

@@ -43,6 +43,14 @@ final class VectorMathTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-6, "worst absolute error \(worst)")
     }
 
+    func testTanhAbsoluteErrorBelow5e7() {
+        let xs = stride(from: -12.0 as Float, through: 12.0, by: 0.0007).map { $0 } + [0, 1e-8, -1e-8, 0.0625, -0.0625]
+        let ours = apply(VectorMath.tanh, xs)
+        var worst = 0.0
+        for (x, y) in zip(xs, ours) { worst = max(worst, abs(Double(y) - Foundation.tanh(Double(x)))) }
+        XCTAssertLessThan(worst, 5e-7, "worst absolute error \(worst)")
+    }
+
     func testPartialVectorsOfEveryLength() {
         for n in 0..<20 {
             let xs = (0..<n).map { Float($0) * 0.1 - 0.5 }

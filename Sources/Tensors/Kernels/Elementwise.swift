@@ -148,6 +148,42 @@ public enum Elementwise {
         }
     }
 
+    // MARK: GELU, tanh approximation
+
+    static let sqrt2OverPi: Float = 0.79788456080286536
+
+    /// out (N) = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): Hugging Face's `gelu_new` (ALBERT, GPT-2).
+    public static func geluTanhForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int) {
+        chunked(count) { lo, hi in
+            VectorMath.map(out + lo, inp + lo, count: hi - lo) { x in
+                0.5 * x * (1 + VectorMath.tanh(sqrt2OverPi * (x + 0.044715 * x * x * x)))
+            }
+        }
+    }
+
+    /// dinp (N) += dout · d/dx gelu_new(x).
+    public static func geluTanhBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int) {
+        chunked(count) { lo, hi in
+            let n = hi - lo
+            let x0 = inp + lo, g0 = dout + lo, d0 = dinp + lo
+            @inline(__always) func grad(_ x: V, _ g: V) -> V {
+                let t = VectorMath.tanh(sqrt2OverPi * (x + 0.044715 * x * x * x))
+                let dInner = sqrt2OverPi * (1 + 3 * 0.044715 * x * x)
+                return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dInner)
+            }
+            var i = 0
+            while i + VectorMath.width <= n {
+                VectorMath.store(VectorMath.load(d0 + i) + grad(VectorMath.load(x0 + i), VectorMath.load(g0 + i)), d0 + i)
+                i += VectorMath.width
+            }
+            if i < n {
+                let m = n - i
+                let r = VectorMath.loadPartial(d0 + i, m) + grad(VectorMath.loadPartial(x0 + i, m), VectorMath.loadPartial(g0 + i, m))
+                VectorMath.storePartial(r, d0 + i, m)
+            }
+        }
+    }
+
     // MARK: tanh
 
     /// out (N) = tanh(inp)
