@@ -5,7 +5,7 @@
 # Tests use the same OpenBLAS kernel as the CLI (which selects it itself; see
 # Sources/BLAS/KernelSelection.swift). A value set by the caller wins.
 BLAS_CORE := $(or $(OPENBLAS_CORETYPE),$(shell bash scripts/blas-coretype.sh))
-BLAS_ENV := $(if $(BLAS_CORE),OPENBLAS_CORETYPE=$(BLAS_CORE))
+BLAS_ENV := $(if $(BLAS_CORE),OPENBLAS_CORETYPE=$(BLAS_CORE)) OPENBLAS_THREAD_TIMEOUT=4
 
 setup:
 	@bash scripts/setup.sh

@@ -9,13 +9,18 @@ import Glibc
 import Darwin
 #endif
 
-/// Choosing OpenBLAS's matrix kernel on CPUs it does not recognise.
+/// Tuning OpenBLAS through the environment it reads when the library loads.
 ///
-/// OpenBLAS picks its kernel from the CPU model when the library loads. A release that predates
-/// the CPU (Debian 12 ships 0.3.21) falls back to the generic `Prescott` (SSE3) kernel, which on
-/// the AVX-512 Xeons here runs at about a fifth of the speed of `SkylakeX` (65 vs 316 GFLOP/s on
-/// two cores). The choice is only read at load time, from `OPENBLAS_CORETYPE`, so the CLI sets
-/// it and re-executes itself once (``reexecuteWithBetterKernelIfNeeded(arguments:)``).
+/// - Kernel: OpenBLAS picks its kernel from the CPU model. A release that predates the CPU
+///   (Debian 12 ships 0.3.21) falls back to the generic `Prescott` (SSE3) kernel, which on the
+///   AVX-512 Xeons here runs at about a fifth of the speed of `SkylakeX` (65 vs 316 GFLOP/s on
+///   two cores). `OPENBLAS_CORETYPE` overrides it.
+/// - Idle threads: between calls OpenBLAS's workers spin (with `sched_yield`) for 2²⁸ cycles
+///   before sleeping, taking cores from our own kernels, which run between BLAS calls.
+///   `OPENBLAS_THREAD_TIMEOUT=4` makes them sleep almost at once.
+///
+/// Both are read only at load time, so the CLI sets what the user has not set and re-executes
+/// itself once (``reexecuteWithBetterKernelIfNeeded(arguments:)``).
 public enum BLASKernelSelection {
     /// The kernel OpenBLAS is using (e.g. `SkylakeX`, `Haswell`, `Prescott`).
     public static var coreName: String {
@@ -54,15 +59,24 @@ public enum BLASKernelSelection {
         return []
     }
 
-    /// When OpenBLAS fell back to a generic kernel on a CPU that has a better one and the user has
-    /// not chosen one, sets `OPENBLAS_CORETYPE` and re-executes the current program with the same
+    /// The environment settings this process should have and lacks (none set by the user are changed).
+    public static func missingSettings() -> [(String, String)] {
+        var out: [(String, String)] = []
+        if getenv("OPENBLAS_CORETYPE") == nil, fallbackCores.contains(coreName), let better = coreType(forCPUFlags: cpuFlags()) {
+            out.append(("OPENBLAS_CORETYPE", better))
+        }
+        if getenv("OPENBLAS_THREAD_TIMEOUT") == nil { out.append(("OPENBLAS_THREAD_TIMEOUT", "4")) }
+        return out
+    }
+
+    /// Sets what ``missingSettings()`` lists and re-executes the current program with the same
     /// arguments (the process image is replaced; this returns only when nothing needs doing or
     /// the exec failed).
     public static func reexecuteWithBetterKernelIfNeeded(arguments: [String]) {
-        #if os(Linux)
-        guard getenv("OPENBLAS_CORETYPE") == nil, fallbackCores.contains(coreName),
-              let better = coreType(forCPUFlags: cpuFlags()) else { return }
-        setenv("OPENBLAS_CORETYPE", better, 1)
+        #if os(Linux) && !canImport(Accelerate)
+        let settings = missingSettings()
+        guard !settings.isEmpty else { return }
+        for (key, value) in settings { setenv(key, value, 1) }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         argv.append(nil)
         execv("/proc/self/exe", argv)

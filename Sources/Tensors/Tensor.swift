@@ -18,13 +18,15 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` elements. When `zeroed` is false the contents are undefined.
     public init(count: Int, zeroed: Bool = true) {
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
-        var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let status = posix_memalign(&raw, 64, bytes)
-        guard status == 0, let raw else {
-            preconditionFailure("TensorStorage: out of memory allocating \(bytes) bytes")
+        var raw = BufferPool.shared.take(bytes: bytes)
+        if raw == nil {
+            let status = posix_memalign(&raw, 64, bytes)
+            guard status == 0, raw != nil else {
+                preconditionFailure("TensorStorage: out of memory allocating \(bytes) bytes")
+            }
         }
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
         if zeroed { pointer.initialize(repeating: 0, count: count) }
         self.count = count
         owner = nil
@@ -38,7 +40,72 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        if owner == nil { free(pointer) }
+        guard owner == nil else { return }
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        if !BufferPool.shared.give(UnsafeMutableRawPointer(pointer), bytes: bytes) { free(pointer) }
+    }
+}
+
+/// Freed tensor buffers kept for reuse, by exact size.
+///
+/// A training step allocates the same activation and gradient shapes every time; handing the
+/// buffers back instead of returning them to the C allocator avoids, each step, the page faults
+/// (and kernel page zeroing) of fresh `mmap`ed memory for large blocks. At most ``limitBytes``
+/// are kept; beyond that, buffers are freed.
+public final class BufferPool: @unchecked Sendable {
+    public static let shared = BufferPool()
+
+    /// The most bytes kept idle (default 2 GiB; `PRETRAIN_POOL_MB` overrides, 0 disables).
+    public var limitBytes: Int
+    private var idle: [Int: [UnsafeMutableRawPointer]] = [:]
+    private var idleBytes = 0
+    private var mutex = pthread_mutex_t()
+
+    init() {
+        if let env = getenv("PRETRAIN_POOL_MB"), let mb = Int(String(cString: env)) {
+            limitBytes = max(0, mb) << 20
+        } else {
+            limitBytes = 2 << 30
+        }
+        pthread_mutex_init(&mutex, nil)
+    }
+
+    /// Buffers smaller than this go straight to malloc, which handles them well.
+    static let minimumBytes = 1 << 14
+
+    func take(bytes: Int) -> UnsafeMutableRawPointer? {
+        guard bytes >= BufferPool.minimumBytes else { return nil }
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        guard let buffer = idle[bytes]?.popLast() else { return nil }
+        idleBytes -= bytes
+        return buffer
+    }
+
+    func give(_ buffer: UnsafeMutableRawPointer, bytes: Int) -> Bool {
+        guard bytes >= BufferPool.minimumBytes else { return false }
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        guard idleBytes + bytes <= limitBytes else { return false }
+        idle[bytes, default: []].append(buffer)
+        idleBytes += bytes
+        return true
+    }
+
+    /// Frees every idle buffer.
+    public func drain() {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        for buffers in idle.values { for b in buffers { free(b) } }
+        idle.removeAll()
+        idleBytes = 0
+    }
+
+    /// Bytes currently kept idle.
+    public var idleByteCount: Int {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return idleBytes
     }
 }
 

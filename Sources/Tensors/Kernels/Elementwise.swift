@@ -218,13 +218,27 @@ public enum Elementwise {
                              probability p: Float, key: UInt64, accumulate: Bool) {
         precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1), got \(p)")
         let scale = 1 / (1 - p)
+        // An element is dropped when a 32-bit uniform draw falls below p·2³²; each 64-bit draw
+        // decides two elements.
+        let threshold = UInt32(min(Double(p) * 4294967296.0, 4294967295.0))
         let blocks = (count + dropoutBlock - 1) / dropoutBlock
         parallelFor(blocks, grain: 4) { range in
             for blk in range {
                 var rng = RandomGenerator(seed: key, stream: [UInt64(blk)])
-                for i in blk * dropoutBlock..<min(count, (blk + 1) * dropoutBlock) {
-                    let kept: Float = rng.uniform() < p ? 0 : scale
-                    if accumulate { out[i] += inp[i] * kept } else { out[i] = inp[i] * kept }
+                let lo = blk * dropoutBlock, hi = min(count, (blk + 1) * dropoutBlock)
+                var i = lo
+                while i < hi {
+                    let bits = rng.next()
+                    let keep0: Float = UInt32(truncatingIfNeeded: bits) < threshold ? 0 : scale
+                    let keep1: Float = UInt32(truncatingIfNeeded: bits >> 32) < threshold ? 0 : scale
+                    if accumulate {
+                        out[i] += inp[i] * keep0
+                        if i + 1 < hi { out[i + 1] += inp[i + 1] * keep1 }
+                    } else {
+                        out[i] = inp[i] * keep0
+                        if i + 1 < hi { out[i + 1] = inp[i + 1] * keep1 }
+                    }
+                    i += 2
                 }
             }
         }

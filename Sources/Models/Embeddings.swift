@@ -1,0 +1,102 @@
+/// A batch of token sequences, all of one length (padded), flattened row-major.
+public struct EncoderInput {
+    /// Token ids (B·T).
+    public var ids: [Int32]
+    /// Segment ids (B·T), or nil for all zeros.
+    public var tokenTypes: [Int32]?
+    /// 1 for real tokens, 0 for padding (B·T), or nil when nothing is padded.
+    public var attentionMask: [Float]?
+    public var batch: Int
+    public var length: Int
+
+    public init(ids: [Int32], tokenTypes: [Int32]? = nil, attentionMask: [Float]? = nil, batch: Int, length: Int) {
+        self.ids = ids
+        self.tokenTypes = tokenTypes
+        self.attentionMask = attentionMask
+        self.batch = batch
+        self.length = length
+    }
+
+    func validate() throws {
+        let n = batch * length
+        guard batch > 0, length > 0, ids.count == n else {
+            throw ModelError.inputShape("\(ids.count) ids for batch \(batch) × length \(length)")
+        }
+        if let t = tokenTypes, t.count != n { throw ModelError.inputShape("\(t.count) token types for \(n) ids") }
+        if let m = attentionMask, m.count != n { throw ModelError.inputShape("\(m.count) mask entries for \(n) ids") }
+    }
+}
+
+/// Token + position (+ segment) embeddings, LayerNorm and dropout (Devlin et al. 2019, §3.2),
+/// of width E (`embeddingSize`).
+public final class EncoderEmbeddings: Module {
+    public let words: Embedding
+    public let positions: Embedding
+    public let tokenTypes: Embedding?
+    public let norm: LayerNorm
+    let config: EncoderConfiguration
+
+    public init(_ prefix: String, config: EncoderConfiguration, rng: inout RandomGenerator) {
+        self.config = config
+        let e = config.embeddingSize, std = config.initializerRange
+        words = Embedding(joinName(prefix, "word_embeddings"), count: config.vocabSize, dimension: e, std: std, rng: &rng)
+        positions = Embedding(joinName(prefix, "position_embeddings"), count: config.maxPositions, dimension: e, std: std, rng: &rng)
+        tokenTypes = config.typeVocabSize > 0
+            ? Embedding(joinName(prefix, "token_type_embeddings"), count: config.typeVocabSize, dimension: e, std: std, rng: &rng) : nil
+        norm = LayerNorm(joinName(prefix, "LayerNorm"), features: e, eps: config.layerNormEps)
+        // Hugging Face zeroes the padding row of RoBERTa-style (padding_idx) tables at init.
+        if config.family == .roberta {
+            for table in [words.weight.value, positions.weight.value] where config.padTokenId < table.shape[0] {
+                (table.data + config.padTokenId * e).update(repeating: 0, count: e)
+            }
+        }
+    }
+
+    public var parameters: [Parameter] { words.parameters + positions.parameters + (tokenTypes?.parameters ?? []) + norm.parameters }
+
+    /// Position ids: 0..<T, or for RoBERTa Hugging Face's `create_position_ids_from_input_ids`
+    /// (non-pad tokens count up from padding_idx + 1, pads get padding_idx).
+    public func positionIDs(for input: EncoderInput) -> [Int32] {
+        var out = [Int32](repeating: 0, count: input.ids.count)
+        for b in 0..<input.batch {
+            var seen = 0
+            for t in 0..<input.length {
+                let i = b * input.length + t
+                if config.family == .roberta {
+                    if input.ids[i] == Int32(config.padTokenId) {
+                        out[i] = Int32(config.padTokenId)
+                    } else {
+                        seen += 1
+                        out[i] = Int32(config.padTokenId + seen)
+                    }
+                } else {
+                    out[i] = Int32(config.positionOffset + t)
+                }
+            }
+        }
+        return out
+    }
+
+    /// input (B·T ids) → (B,T,E)
+    public func callAsFunction(_ input: EncoderInput, training: Bool, tape: Tape) throws -> Variable {
+        try input.validate()
+        let positionIDs = positionIDs(for: input)
+        if let last = positionIDs.max(), Int(last) >= config.maxPositions {
+            throw ModelError.sequenceTooLong(length: input.length, maximum: config.maxPositions - config.positionOffset)
+        }
+        if let bad = input.ids.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
+            throw ModelError.tokenOutOfVocabulary(id: bad, vocabSize: config.vocabSize)
+        }
+        var sum = tape.add(try words(input.ids, tape: tape), try positions(positionIDs, tape: tape))
+        if let tokenTypes {
+            let types = input.tokenTypes ?? [Int32](repeating: 0, count: input.ids.count)
+            if let bad = types.first(where: { $0 < 0 || Int($0) >= config.typeVocabSize }) {
+                throw ModelError.tokenTypeOutOfRange(id: bad, typeVocabSize: config.typeVocabSize)
+            }
+            sum = tape.add(sum, try tokenTypes(types, tape: tape))
+        }
+        let normed = norm(sum, tape: tape)
+        let dropped = tape.dropout(normed, probability: training ? config.hiddenDropout : 0)
+        return tape.reshape(dropped, [input.batch, input.length, config.embeddingSize])
+    }
+}

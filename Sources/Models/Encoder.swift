@@ -1,0 +1,156 @@
+/// Checkpoint-name layout of each family, as Hugging Face's modeling files define it.
+public struct CheckpointLayout: Sendable {
+    /// Prefix of the base model inside task models (`bert`, `roberta`, `albert`, `electra`, `distilbert`).
+    public let basePrefix: String
+    /// Names inside one layer.
+    public let layerNames: TransformerLayerNames
+    /// Where layer `i` lives (unshared layers).
+    public let layerPath: String
+    /// The E→H projection, when the family has one.
+    public let projection: String?
+    /// The pooler, when the family has one.
+    public let pooler: String?
+
+    public static func of(_ family: EncoderConfiguration.Family) -> CheckpointLayout {
+        switch family {
+        case .bert: return CheckpointLayout(basePrefix: "bert", layerNames: .bert, layerPath: "encoder.layer", projection: nil, pooler: "pooler.dense")
+        case .roberta: return CheckpointLayout(basePrefix: "roberta", layerNames: .bert, layerPath: "encoder.layer", projection: nil, pooler: "pooler.dense")
+        case .electra: return CheckpointLayout(basePrefix: "electra", layerNames: .bert, layerPath: "encoder.layer", projection: "embeddings_project", pooler: nil)
+        case .albert: return CheckpointLayout(basePrefix: "albert", layerNames: .albert, layerPath: "encoder.layer",
+                                              projection: "encoder.embedding_hidden_mapping_in", pooler: "pooler")
+        case .distilbert: return CheckpointLayout(basePrefix: "distilbert", layerNames: .distilbert, layerPath: "transformer.layer", projection: nil, pooler: nil)
+        }
+    }
+}
+
+/// Final hidden states (B,T,H) and, when the model has a pooler, tanh(W·h_[CLS] + b) (B,H).
+public struct EncoderOutput {
+    public var hidden: Variable
+    public var pooled: Variable?
+}
+
+/// The BERT-family encoder: embeddings, an optional E→H projection (ALBERT's factorised
+/// embeddings, Lan et al. 2020 §3.1; ELECTRA's `embeddings_project`), a stack of post-LN
+/// Transformer layers that may share parameters, and an optional pooler.
+public final class Encoder: Module {
+    public let config: EncoderConfiguration
+    public let layout: CheckpointLayout
+    public let embeddings: EncoderEmbeddings
+    public let projection: Linear?
+    /// The layers in execution order; shared layers appear more than once.
+    public let layers: [TransformerLayer]
+    public let pooler: Linear?
+
+    /// A randomly initialised encoder (N(0, initializer_range²) weights, as Hugging Face does).
+    public init(config: EncoderConfiguration, rng: inout RandomGenerator) throws {
+        try Encoder.validate(config)
+        self.config = config
+        let layout = CheckpointLayout.of(config.family)
+        self.layout = layout
+        let base = layout.basePrefix
+        let std = config.initializerRange
+        embeddings = EncoderEmbeddings(joinName(base, "embeddings"), config: config, rng: &rng)
+        let needsProjection = config.family == .albert || config.embeddingSize != config.hiddenSize
+        if needsProjection {
+            guard let name = layout.projection else {
+                throw ModelError.invalidConfiguration("\(config.family.rawValue) has no embedding projection; embeddingSize must equal hiddenSize")
+            }
+            projection = Linear(joinName(base, name), inFeatures: config.embeddingSize, outFeatures: config.hiddenSize, std: std, rng: &rng)
+        } else {
+            projection = nil
+        }
+        guard let activation = Activation(huggingFaceName: config.hiddenAct) else { throw ModelError.unsupportedActivation(config.hiddenAct) }
+        let layerConfig = TransformerLayerConfig(
+            hiddenSize: config.hiddenSize, heads: config.heads, intermediateSize: config.intermediateSize,
+            hiddenDropout: config.hiddenDropout, attentionDropout: config.attentionDropout,
+            layerNormEps: config.layerNormEps, activation: activation)
+        layers = Encoder.buildLayers(config: config, layout: layout, layerConfig: layerConfig, std: std, rng: &rng)
+        pooler = config.pooler ? Linear(joinName(base, layout.pooler ?? "pooler.dense"), inFeatures: config.hiddenSize,
+                                        outFeatures: config.hiddenSize, std: std, rng: &rng) : nil
+    }
+
+    static func validate(_ c: EncoderConfiguration) throws {
+        func fail(_ why: String) throws -> Never { throw ModelError.invalidConfiguration(why) }
+        if c.vocabSize <= 0 || c.hiddenSize <= 0 || c.layers <= 0 || c.heads <= 0 || c.intermediateSize <= 0 || c.embeddingSize <= 0 {
+            try fail("sizes must be positive (vocab \(c.vocabSize), hidden \(c.hiddenSize), layers \(c.layers), heads \(c.heads))")
+        }
+        if c.hiddenSize % c.heads != 0 { try fail("hidden size \(c.hiddenSize) is not a multiple of \(c.heads) heads") }
+        if c.sharing != .none && (c.hiddenGroups < 1 || c.hiddenGroups > c.layers) {
+            try fail("num_hidden_groups \(c.hiddenGroups) must be between 1 and the \(c.layers) layers")
+        }
+        if c.innerGroupNum < 1 { try fail("inner_group_num must be at least 1") }
+        if c.innerGroupNum > 1 && c.sharing != .all { try fail("inner_group_num > 1 needs all-shared layers (ALBERT)") }
+        if c.hiddenDropout < 0 || c.hiddenDropout >= 1 || c.attentionDropout < 0 || c.attentionDropout >= 1 {
+            try fail("dropout probabilities must be in [0, 1)")
+        }
+        if c.maxPositions <= c.positionOffset { try fail("max_position_embeddings \(c.maxPositions) leaves no positions after the offset \(c.positionOffset)") }
+    }
+
+    /// Builds the execution order of layers for the sharing mode.
+    ///
+    /// - none: layer i has its own blocks at `<layout.layerPath>.i`.
+    /// - ALBERT all-shared: group g = ⌊i·G/L⌋ runs its `innerGroupNum` layers, named
+    ///   `albert.encoder.albert_layer_groups.g.albert_layers.k` exactly as Hugging Face.
+    /// - Other families, or ALBERT's attention-only / FFN-only ablations: the shared blocks of
+    ///   group g live at the name of that group's first layer; the unshared ones at their own layer.
+    static func buildLayers(config c: EncoderConfiguration, layout: CheckpointLayout, layerConfig: TransformerLayerConfig,
+                            std: Float, rng: inout RandomGenerator) -> [TransformerLayer] {
+        let base = layout.basePrefix, names = layout.layerNames
+        func layerName(_ i: Int) -> String { joinName(base, "\(layout.layerPath).\(i)") }
+        func group(_ i: Int) -> Int { i * c.hiddenGroups / c.layers }
+        switch c.sharing {
+        case .none:
+            return (0..<c.layers).map { TransformerLayer(layerName($0), config: layerConfig, names: names, std: std, rng: &rng) }
+        case .all where c.family == .albert:
+            let groups = (0..<c.hiddenGroups).map { g in
+                (0..<c.innerGroupNum).map { k in
+                    TransformerLayer(joinName(base, "encoder.albert_layer_groups.\(g).albert_layers.\(k)"), config: layerConfig,
+                                     names: names, std: std, rng: &rng)
+                }
+            }
+            return (0..<c.layers).flatMap { groups[group($0)] }
+        case .all, .attention, .feedForward:
+            let firstOfGroup = (0..<c.hiddenGroups).map { g in (0..<c.layers).first { group($0) == g }! }
+            let sharedAttention = firstOfGroup.map { AttentionBlock(layerName($0), names: names, config: layerConfig, std: std, rng: &rng) }
+            let sharedFFN = firstOfGroup.map { FeedForwardBlock(layerName($0), names: names, config: layerConfig, std: std, rng: &rng) }
+            let shareAttention = c.sharing != .feedForward, shareFFN = c.sharing != .attention
+            return (0..<c.layers).map { i in
+                TransformerLayer(
+                    config: layerConfig,
+                    attention: shareAttention ? sharedAttention[group(i)]
+                        : AttentionBlock(layerName(i), names: names, config: layerConfig, std: std, rng: &rng),
+                    feedForward: shareFFN ? sharedFFN[group(i)]
+                        : FeedForwardBlock(layerName(i), names: names, config: layerConfig, std: std, rng: &rng))
+            }
+        }
+    }
+
+    /// Every distinct parameter once (shared blocks are listed at their first use).
+    public var parameters: [Parameter] {
+        var seen = Set<ObjectIdentifier>()
+        var out: [Parameter] = []
+        let all = embeddings.parameters + (projection?.parameters ?? []) + layers.flatMap(\.parameters) + (pooler?.parameters ?? [])
+        for p in all where seen.insert(ObjectIdentifier(p)).inserted { out.append(p) }
+        return out
+    }
+
+    /// The embedding part of the parameters (tables, embedding LayerNorm, E→H projection).
+    public var embeddingParameters: [Parameter] { embeddings.parameters + (projection?.parameters ?? []) }
+
+    /// input → hidden states (B,T,H) and the pooled [CLS] vector.
+    public func callAsFunction(_ input: EncoderInput, training: Bool, tape: Tape, additiveMask: Tensor? = nil) throws -> EncoderOutput {
+        var h = try embeddings(input, training: training, tape: tape)
+        if let projection { h = projection(h, tape: tape) }
+        let masking = AttentionMasking(
+            keyMask: input.attentionMask.map { Tensor($0, shape: [input.batch, input.length]) },
+            causal: config.causal, additive: additiveMask)
+        for layer in layers { h = layer(h, masking: masking, training: training, tape: tape) }
+        var pooled: Variable?
+        if let pooler {
+            let cls = try tape.gather(tape.reshape(h, [input.batch * input.length, config.hiddenSize]),
+                                      indices: (0..<input.batch).map { Int32($0 * input.length) })
+            pooled = tape.tanh(pooler(cls, tape: tape))
+        }
+        return EncoderOutput(hidden: h, pooled: pooled)
+    }
+}

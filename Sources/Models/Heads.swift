@@ -1,0 +1,105 @@
+/// The masked-LM head (Devlin et al. 2019, §3.1 Task #1): dense + activation + LayerNorm, then a
+/// decoder tied to the input token embeddings with its own bias. It scores only the positions it
+/// is given (the ~15% masked ones), never the whole sequence.
+///
+/// ALBERT's and ELECTRA's generator heads map H → E before the tied E×V decoder.
+public final class MaskedLMHead: Module {
+    public let dense: Linear
+    public let norm: LayerNorm
+    /// The output bias (V); the decoder weight is the tied token-embedding table.
+    public let bias: Parameter
+    public let decoderWeight: Parameter
+    public let activation: Activation
+
+    /// Checkpoint names of the head's parts, per family.
+    public struct Names: Sendable {
+        public let dense, norm, bias: String
+        public static func of(_ family: EncoderConfiguration.Family) -> Names {
+            switch family {
+            case .bert: return Names(dense: "cls.predictions.transform.dense", norm: "cls.predictions.transform.LayerNorm", bias: "cls.predictions.bias")
+            case .roberta: return Names(dense: "lm_head.dense", norm: "lm_head.layer_norm", bias: "lm_head.bias")
+            case .albert: return Names(dense: "predictions.dense", norm: "predictions.LayerNorm", bias: "predictions.bias")
+            case .electra: return Names(dense: "generator_predictions.dense", norm: "generator_predictions.LayerNorm", bias: "generator_lm_head.bias")
+            case .distilbert: return Names(dense: "vocab_transform", norm: "vocab_layer_norm", bias: "vocab_projector.bias")
+            }
+        }
+        /// Where Hugging Face's state dict keeps the tied decoder weight (not written to files).
+        public static func tiedDecoderKeys(_ family: EncoderConfiguration.Family) -> [String] {
+            switch family {
+            case .bert: return ["cls.predictions.decoder.weight", "cls.predictions.decoder.bias"]
+            case .roberta: return ["lm_head.decoder.weight", "lm_head.decoder.bias"]
+            case .albert: return ["predictions.decoder.weight", "predictions.decoder.bias"]
+            case .electra: return ["generator_lm_head.weight"]
+            case .distilbert: return ["vocab_projector.weight"]
+            }
+        }
+    }
+
+    public init(config: EncoderConfiguration, tiedTo embeddings: Embedding, rng: inout RandomGenerator) throws {
+        let names = Names.of(config.family)
+        let e = embeddings.weight.shape[1]
+        dense = Linear(names.dense, inFeatures: config.hiddenSize, outFeatures: e, std: config.initializerRange, rng: &rng)
+        norm = LayerNorm(names.norm, features: e, eps: config.layerNormEps)
+        bias = Parameter(name: names.bias, value: Tensor(zeros: [config.vocabSize]))
+        decoderWeight = embeddings.weight
+        // RoBERTa's and ELECTRA's generator heads always use exact GELU; the others follow hidden_act.
+        switch config.family {
+        case .roberta, .electra: activation = .gelu
+        default:
+            guard let a = Activation(huggingFaceName: config.hiddenAct) else { throw ModelError.unsupportedActivation(config.hiddenAct) }
+            activation = a
+        }
+    }
+
+    /// The head's own parameters (the tied decoder weight belongs to the embeddings).
+    public var parameters: [Parameter] { dense.parameters + norm.parameters + [bias] }
+
+    /// hidden (B,T,H), flat positions (M) into B·T → logits (M,V).
+    public func callAsFunction(_ hidden: Variable, positions: [Int32], tape: Tape) throws -> Variable {
+        let flat = tape.reshape(hidden, [-1, hidden.shape.last!])
+        let picked = try tape.gather(flat, indices: positions)
+        let h = norm(activation(dense(picked, tape: tape), tape: tape), tape: tape)
+        return tape.linear(h, weight: tape.parameter(decoderWeight), bias: tape.parameter(bias))
+    }
+}
+
+/// A two-way classifier on the pooled [CLS] vector: BERT's next-sentence prediction or ALBERT's
+/// sentence-order prediction (Lan et al. 2020, §3.1). Label 1 = "random next" (NSP) or "swapped" (SOP).
+public final class SentencePairHead: Module {
+    public let classifier: Linear
+
+    public init(config: EncoderConfiguration, rng: inout RandomGenerator) {
+        let name = config.family == .albert ? "sop_classifier.classifier" : "cls.seq_relationship"
+        classifier = Linear(name, inFeatures: config.hiddenSize, outFeatures: 2, std: config.initializerRange, rng: &rng)
+    }
+
+    public var parameters: [Parameter] { classifier.parameters }
+
+    /// pooled (B,H) → logits (B,2)
+    public func callAsFunction(_ pooled: Variable, tape: Tape) -> Variable { classifier(pooled, tape: tape) }
+}
+
+/// ELECTRA's replaced-token-detection head (Clark et al. 2020, §2): dense + activation + dense(1),
+/// one logit per token, "replaced" when positive.
+public final class ReplacedTokenHead: Module {
+    public let dense: Linear
+    public let prediction: Linear
+    public let activation: Activation
+
+    public init(config: EncoderConfiguration, rng: inout RandomGenerator) throws {
+        dense = Linear("discriminator_predictions.dense", inFeatures: config.hiddenSize, outFeatures: config.hiddenSize,
+                       std: config.initializerRange, rng: &rng)
+        prediction = Linear("discriminator_predictions.dense_prediction", inFeatures: config.hiddenSize, outFeatures: 1,
+                            std: config.initializerRange, rng: &rng)
+        guard let a = Activation(huggingFaceName: config.hiddenAct) else { throw ModelError.unsupportedActivation(config.hiddenAct) }
+        activation = a
+    }
+
+    public var parameters: [Parameter] { dense.parameters + prediction.parameters }
+
+    /// hidden (B,T,H) → logits (B,T)
+    public func callAsFunction(_ hidden: Variable, tape: Tape) -> Variable {
+        let logits = prediction(activation(dense(hidden, tape: tape), tape: tape), tape: tape)
+        return tape.reshape(logits, Array(hidden.shape.dropLast()))
+    }
+}

@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import BLAS
+import Models
+
+/// The benchmark configurations of the model issue: BERT-shaped, vocab 30522, seq 128.
+enum BenchPreset: String, ExpressibleByArgument, CaseIterable {
+    case tiny, mini, small
+
+    var config: EncoderConfiguration {
+        switch self {
+        case .tiny: return EncoderConfiguration(hiddenSize: 128, layers: 2, heads: 2, intermediateSize: 512)
+        case .mini: return EncoderConfiguration(hiddenSize: 256, layers: 4, heads: 4, intermediateSize: 1024)
+        case .small: return EncoderConfiguration(hiddenSize: 512, layers: 4, heads: 8, intermediateSize: 2048)
+        }
+    }
+
+    var batchSize: Int { self == .small ? 16 : 32 }
+}
+
+/// Options shared by the model benchmarks.
+struct ModelBenchOptions: ParsableArguments {
+    @Option(help: "Model size: tiny (L2 H128), mini (L4 H256) or small (L4 H512).")
+    var config: BenchPreset = .tiny
+
+    @Option(help: "Threads for our kernels and BLAS (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Timed steps (after 2 warm-up steps).")
+    var steps: Int = 10
+
+    @Option(help: "Batch size (default: 32 for tiny/mini, 16 for small).")
+    var batchSize: Int?
+
+    @Option(help: "Sequence length.")
+    var sequenceLength: Int = 128
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    var batch: Int { batchSize ?? config.batchSize }
+
+    /// Random token ids (avoiding the 1000 lowest, as the PyTorch script does) and 15% masked positions per sequence.
+    func makeBatch(vocab: Int, seed: UInt64) -> (EncoderInput, positions: [Int32], labels: [Int32]) {
+        var rng = RandomGenerator(seed: seed)
+        let (b, t) = (batch, sequenceLength)
+        let ids = (0..<(b * t)).map { _ in Int32(1000 + rng.integer(below: vocab - 1000)) }
+        let perSequence = max(1, Int((0.15 * Double(t)).rounded()))
+        var positions: [Int32] = []
+        for s in 0..<b {
+            var chosen = Set<Int>()
+            while chosen.count < perSequence { chosen.insert(rng.integer(below: t)) }
+            positions += chosen.sorted().map { Int32(s * t + $0) }
+        }
+        let labels = positions.map { ids[Int($0)] }
+        return (EncoderInput(ids: ids, batch: b, length: t), positions, labels)
+    }
+}
+
+/// Peak resident memory of this process in MiB (VmHWM).
+func peakResidentMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        return kb / 1024
+    }
+    return 0
+}
+
+/// Floating-point operations of one MLM training step (forward + backward ≈ 3× forward).
+func trainingStepFLOPs(_ c: EncoderConfiguration, batch: Int, length: Int, maskedRows: Int) -> Double {
+    let (h, i, l, v) = (Double(c.hiddenSize), Double(c.intermediateSize), Double(c.layers), Double(c.vocabSize))
+    let tokens = Double(batch * length)
+    let dense = 2 * tokens * l * (4 * h * h + 2 * h * i)
+    let attention = 2 * tokens * l * 2 * Double(length) * h
+    let head = 2 * Double(maskedRows) * (h * h + h * v)
+    return 3 * (dense + attention + head)
+}
+
+/// `pretrain bench train`: the MLM training step of the model issue — embeddings, encoder, MLM
+/// head on the 15% masked rows only, cross-entropy, backward, AdamW — with dropout 0.1.
+struct TrainBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Tokens/s, GFLOP/s and peak memory of an MLM training step.")
+
+    @OptionGroup var options: ModelBenchOptions
+
+    func run() throws {
+        Threading.configure(threads: options.threads ?? Threading.coreCount)
+        let config = options.config.config
+        let model = try PretrainingModel(config: config, heads: [.maskedLM], seed: 1)
+        let optimizer = AdamW(parameters: model.parameters, weightDecay: 0.01)
+        let (input, positions, labels) = options.makeBatch(vocab: config.vocabSize, seed: 2)
+        var lastLoss: Float = 0
+        func step(_ index: Int) throws {
+            let tape = Tape(seed: UInt64(index))
+            let out = try model.encoder(input, training: true, tape: tape)
+            let logits = try model.maskedLM!(out.hidden, positions: positions, tape: tape)
+            let loss = tape.crossEntropy(logits, targets: labels)
+            lastLoss = loss.value.scalar
+            try tape.backward(loss)
+            optimizer.step(lr: 1e-4)
+            model.zeroGradients()
+        }
+        for i in 0..<2 { try step(i) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        for i in 0..<options.steps { try step(2 + i) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(options.steps)
+        let tokens = Double(options.batch * options.sequenceLength)
+        let flops = trainingStepFLOPs(config, batch: options.batch, length: options.sequenceLength, maskedRows: positions.count)
+        let result: [String: Any] = [
+            "config": options.config.rawValue, "threads": Threading.threadCount, "batch": options.batch,
+            "sequence_length": options.sequenceLength, "tokens_per_s": tokens / seconds, "gflops": flops / seconds / 1e9,
+            "peak_rss_mb": peakResidentMiB(), "step_ms": seconds * 1e3, "loss": Double(lastLoss),
+            "blas_kernel": BLASKernelSelection.coreName,
+        ]
+        try printBenchResult(result, json: options.json)
+    }
+}
+
+/// `pretrain bench infer`: the no-grad forward of `embed` (encoder + masked mean pooling).
+struct InferBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer", abstract: "Tokens/s and peak memory of a no-grad encoder forward (as `embed`).")
+
+    @OptionGroup var options: ModelBenchOptions
+
+    func run() throws {
+        Threading.configure(threads: options.threads ?? Threading.coreCount)
+        let config = options.config.config
+        let model = try PretrainingModel(config: config, heads: [], seed: 1)
+        let (input, _, _) = options.makeBatch(vocab: config.vocabSize, seed: 2)
+        let mask = Tensor(repeating: 1, shape: [options.batch, options.sequenceLength])
+        func forward() throws {
+            let tape = Tape(recording: false)
+            let out = try model.encoder(input, training: false, tape: tape)
+            _ = tape.meanPool(out.hidden, mask: mask)
+        }
+        for _ in 0..<2 { try forward() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<options.steps { try forward() }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(options.steps)
+        let tokens = Double(options.batch * options.sequenceLength)
+        let flops = trainingStepFLOPs(config, batch: options.batch, length: options.sequenceLength, maskedRows: 0) / 3
+        try printBenchResult([
+            "config": options.config.rawValue, "threads": Threading.threadCount, "batch": options.batch,
+            "sequence_length": options.sequenceLength, "tokens_per_s": tokens / seconds, "gflops": flops / seconds / 1e9,
+            "peak_rss_mb": peakResidentMiB(), "step_ms": seconds * 1e3, "blas_kernel": BLASKernelSelection.coreName,
+        ], json: options.json)
+    }
+}
+
+func printBenchResult(_ result: [String: Any], json: Bool) throws {
+    if json {
+        let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    } else {
+        for key in result.keys.sorted() {
+            let value = result[key]!
+            if let d = value as? Double { print(String(format: "%-16@ %.1f", key, d)) } else { print(String(format: "%-16@ ", key) + "\(value)") }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Side-by-side training-step and inference benchmark: `pretrain bench train|infer` vs PyTorch.
+
+The step is the one of the model issue: embeddings + encoder + MLM head on the 15% masked rows
+only + cross-entropy + backward + AdamW, dropout 0.1, seq 128, vocab 30522, random token ids;
+configs tiny (L2 H128 A2 I512, batch 32), mini (L4 H256 A4 I1024, batch 32), small (L4 H512 A8
+I2048, batch 16). PyTorch runs transformers' BertForMaskedLM with sdpa attention, the head applied
+to the gathered masked rows, and torch.optim.AdamW. Inference is the no-grad encoder forward +
+masked mean pooling (what `pretrain embed` does).
+
+Each measurement runs in its own process so peak memory (ru_maxrss / VmHWM) is per config.
+
+    python3 scripts/bench/bench_train_torch.py                # all configs, 1 and 2 threads
+    python3 scripts/bench/bench_train_torch.py --configs tiny --threads 2 --steps 5
+
+Needs: torch, transformers (pip), and `swift build -c release --product pretrain` first.
+"""
+import argparse, json, os, resource, subprocess, sys, time
+
+CONFIGS = {
+    "tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512, batch=32),
+    "mini": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024, batch=32),
+    "small": dict(hidden_size=512, num_hidden_layers=4, num_attention_heads=8, intermediate_size=2048, batch=16),
+}
+SEQ, VOCAB = 128, 30522
+
+
+def torch_worker(name, threads, steps, mode):
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    c = CONFIGS[name]
+    cfg = BertConfig(vocab_size=VOCAB, hidden_size=c["hidden_size"], num_hidden_layers=c["num_hidden_layers"],
+                     num_attention_heads=c["num_attention_heads"], intermediate_size=c["intermediate_size"],
+                     max_position_embeddings=512, attn_implementation="sdpa")
+    model = BertForMaskedLM(cfg)
+    b = c["batch"]
+    ids = torch.randint(1000, VOCAB, (b, SEQ))
+    per = round(0.15 * SEQ)
+    pos = torch.stack([torch.randperm(SEQ)[:per].sort().values + i * SEQ for i in range(b)]).flatten()
+    labels = ids.flatten()[pos]
+    mask = torch.ones(b, SEQ)
+    if mode == "train":
+        model.train()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, eps=1e-6, weight_decay=0.01)
+        lossf = torch.nn.CrossEntropyLoss()
+
+        def step():
+            hidden = model.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+            logits = model.cls(hidden.reshape(-1, hidden.shape[-1])[pos])
+            loss = lossf(logits, labels)
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+    else:
+        model.eval()
+
+        def step():
+            with torch.inference_mode():
+                hidden = model.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+                (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1e-9)
+    for _ in range(2):
+        step()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    dt = (time.perf_counter() - t) / steps
+    print(json.dumps({"tokens_per_s": b * SEQ / dt, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "step_ms": dt * 1e3}))
+
+
+def run(cmd, env=None):
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--configs", default="tiny,mini,small")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--modes", default="train,infer")
+    ap.add_argument("--binary", default=".build/release/pretrain")
+    ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        torch_worker(a.worker[0], int(a.worker[1]), int(a.worker[2]), a.worker[3])
+        return
+    import torch
+    print(f"torch {torch.__version__}; ours: {a.binary}")
+    print(f"{'mode':6} {'config':6} {'thr':>3} {'ours tok/s':>11} {'torch tok/s':>11} {'ratio':>6} {'ours MiB':>9} {'torch MiB':>9}")
+    rows = []
+    for mode in a.modes.split(","):
+        for name in a.configs.split(","):
+            for threads in [int(t) for t in a.threads.split(",")]:
+                ours = run([a.binary, "bench", mode, "--config", name, "--threads", str(threads), "--steps", str(a.steps), "--json"])
+                theirs = run([sys.executable, __file__, "--worker", name, str(threads), str(a.steps), mode])
+                ratio = ours["tokens_per_s"] / theirs["tokens_per_s"]
+                rows.append(dict(mode=mode, config=name, threads=threads, ours=ours, torch=theirs, ratio=ratio))
+                print(f"{mode:6} {name:6} {threads:3d} {ours['tokens_per_s']:11.0f} {theirs['tokens_per_s']:11.0f} {ratio:5.2f}x "
+                      f"{ours['peak_rss_mb']:9.0f} {theirs['peak_rss_mb']:9.0f}", flush=True)
+    with open(os.environ.get("BENCH_OUT", "/dev/null"), "w") as f:
+        json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
