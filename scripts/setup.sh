@@ -21,3 +21,4 @@ if ! command -v swift >/dev/null; then
   echo "setup: Swift 6 is required (https://www.swift.org/install); 'swift' is not on PATH." >&2
   exit 1
 fi
+bash scripts/fetch-minilm.sh

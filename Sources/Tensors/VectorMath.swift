@@ -75,6 +75,33 @@ public enum VectorMath {
         return t.replacing(with: -t, where: negative)
     }
 
+    /// Σ a[i]·b[i] over `count` elements.
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+        var acc = Vector(repeating: 0)
+        var i = 0
+        while i + width <= count { acc += load(a + i) * load(b + i); i += width }
+        var s = acc.sum()
+        while i < count { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    /// x[i] += y[i] over `count` elements.
+    @inline(__always)
+    public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) {
+        var i = 0
+        while i + width <= count { store(load(x + i) + load(y + i), x + i); i += width }
+        while i < count { x[i] += y[i]; i += 1 }
+    }
+
+    /// x[i] *= y[i] over `count` elements.
+    @inline(__always)
+    public static func multiply(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) {
+        var i = 0
+        while i + width <= count { store(load(x + i) * load(y + i), x + i); i += width }
+        while i < count { x[i] *= y[i]; i += 1 }
+    }
+
     /// Loads `count < width` trailing elements, padding with `fill`.
     @inline(__always)
     public static func loadPartial(_ p: UnsafePointer<Float>, _ count: Int, fill: Float = 0) -> Vector {

@@ -277,9 +277,12 @@ final class OpGradientTests: XCTestCase {
         let key = tapeRandom.next()
         var masks: [[Double]] = []
         for bh in 0..<(b * heads) {
-            var g = RandomGenerator(seed: key, stream: [UInt64(bh)])
-            masks.append((0..<(t * t)).map { _ in g.uniform() < p ? 0 : 1 / Double(1 - p) })
+            let scales = Tensor(zeros: [t * t])
+            Elementwise.dropoutScales(scales.data, count: t * t, probability: p, key: key, stream: UInt64(bh))
+            XCTAssertTrue(scales.scalars.allSatisfy { $0 == 0 || abs($0 - 1 / (1 - p)) < 1e-6 })
+            masks.append(scales.scalars.map(Double.init))
         }
+        XCTAssertTrue(masks.joined().contains(0) && masks.joined().contains { $0 > 1 }, "some probabilities dropped, some kept")
         try GradientCheck(gradientTolerance: 2e-4, seed: seed).run("attention dropout", inputs: [r.tensor([b, t, c]), r.tensor([b, t, c]), r.tensor([b, t, c])], reference: { x in
             Self.attention64(x[0], x[1], x[2], b: b, t: t, s: t, heads: heads, dim: dim, keyMask: nil, causal: false, additive: nil,
                              dropKeep: { masks[$0][$1] })

@@ -45,11 +45,12 @@ public enum AttentionKernel {
         let (T, S, D, C, H) = (s.queries, s.keys, s.headDim, s.channels, s.heads)
         precondition(!masks.causal || T == S, "causal attention needs as many queries as keys")
         let scale = 1 / Float(D).squareRoot()
-        let dropScale = 1 / (1 - p)
         Threading.withSingleThreadedBLAS {
             parallelFor(s.batch * H) { range in
                 let dropped = p > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: T * S) : nil
-                defer { dropped?.deallocate() }
+                let keyBias = UnsafeMutablePointer<Float>.allocate(capacity: S)
+                defer { dropped?.deallocate(); keyBias.deallocate() }
+                var biasBatch = -1
                 for bh in range {
                     let b = bh / H, h = bh % H
                     let P = probabilities + bh * T * S
@@ -57,11 +58,18 @@ public enum AttentionKernel {
                     // scores (T,S) = scale · Q_bh · K_bhᵀ
                     BLAS.gemm(transposeA: false, transposeB: true, m: T, n: S, k: D, alpha: scale,
                               a: qb, lda: C, b: kb, ldb: C, beta: 0, c: P, ldc: S)
-                    for i in 0..<T { maskedSoftmaxRow(P + i * S, row: i, batch: b, shape: s, masks: masks) }
+                    if let km = masks.keyMask, biasBatch != b {
+                        for j in 0..<S { keyBias[j] = km[b * S + j] == 0 ? -.infinity : 0 }
+                        biasBatch = b
+                    }
+                    for i in 0..<T {
+                        maskedSoftmaxRow(P + i * S, row: i, batch: b, shape: s, masks: masks,
+                                         keyBias: masks.keyMask == nil ? nil : UnsafePointer(keyBias))
+                    }
                     var pv = UnsafePointer(P)
                     if let dropped {
-                        var rng = RandomGenerator(seed: key, stream: [UInt64(bh)])
-                        for j in 0..<(T * S) { dropped[j] = rng.uniform() < p ? 0 : P[j] * dropScale }
+                        Elementwise.dropoutScales(dropped, count: T * S, probability: p, key: key, stream: UInt64(bh))
+                        VectorMath.multiply(dropped, P, T * S)
                         pv = UnsafePointer(dropped)
                     }
                     // out_bh (T,D) = P' · V_bh
@@ -75,18 +83,14 @@ public enum AttentionKernel {
     /// Applies the masks to one row of scores and replaces it by its softmax.
     @inline(__always)
     static func maskedSoftmaxRow(_ row: UnsafeMutablePointer<Float>, row i: Int, batch b: Int,
-                                 shape s: AttentionShape, masks: AttentionMasks) {
+                                 shape s: AttentionShape, masks: AttentionMasks, keyBias: UnsafePointer<Float>?) {
         let S = s.keys
         if let add = masks.additive {
-            let a = add + (masks.additivePerBatch ? b * s.queries * S : 0) + i * S
-            for j in 0..<S { row[j] += a[j] }
+            VectorMath.add(row, add + (masks.additivePerBatch ? b * s.queries * S : 0) + i * S, S)
         }
         let visible = masks.causal ? i + 1 : S
-        for j in visible..<S { row[j] = -.infinity }
-        if let km = masks.keyMask {
-            let m = km + b * S
-            for j in 0..<visible where m[j] == 0 { row[j] = -.infinity }
-        }
+        if visible < S { (row + visible).update(repeating: -.infinity, count: S - visible) }
+        if let keyBias { VectorMath.add(row, keyBias, visible) }
         let mx = SoftmaxKernel.rowMax(row, S)
         if mx == -.infinity {
             row.update(repeating: 0, count: S)
@@ -104,7 +108,6 @@ public enum AttentionKernel {
     ) {
         let (T, S, D, C, H) = (s.queries, s.keys, s.headDim, s.channels, s.heads)
         let scale = 1 / Float(D).squareRoot()
-        let dropScale = 1 / (1 - p)
         Threading.withSingleThreadedBLAS {
             parallelFor(s.batch * H) { range in
                 let dP = UnsafeMutablePointer<Float>.allocate(capacity: T * S)
@@ -118,9 +121,9 @@ public enum AttentionKernel {
                     var pv = P
                     if let dropped {
                         // Regenerate the forward mask; `dropped` holds the mask scale (0 or 1/(1−p)).
-                        var rng = RandomGenerator(seed: key, stream: [UInt64(bh)])
-                        for j in 0..<(T * S) { dropped[j] = rng.uniform() < p ? 0 : dropScale }
-                        for j in 0..<(T * S) { dP[j] = P[j] * dropped[j] }
+                        Elementwise.dropoutScales(dropped, count: T * S, probability: p, key: key, stream: UInt64(bh))
+                        dP.update(from: P, count: T * S)
+                        VectorMath.multiply(dP, dropped, T * S)
                         pv = UnsafePointer(dP)
                     }
                     // dV_bh (S,D) += P'ᵀ · dout_bh
@@ -132,12 +135,17 @@ public enum AttentionKernel {
                     // dP' (T,S) = dout_bh · V_bhᵀ, then through dropout and softmax.
                     BLAS.gemm(transposeA: false, transposeB: true, m: T, n: S, k: D, alpha: 1,
                               a: gb, lda: C, b: vb, ldb: C, beta: 0, c: dP, ldc: S)
-                    if let dropped { for j in 0..<(T * S) { dP[j] *= dropped[j] } }
+                    if let dropped { VectorMath.multiply(dP, dropped, T * S) }
                     for i in 0..<T {
+                        // dScores = P ⊙ (dP − Σ dP⊙P), row by row
                         let y = P + i * S, g = dP + i * S
-                        var dot: Float = 0
-                        for j in 0..<S { dot += g[j] * y[j] }
-                        for j in 0..<S { g[j] = y[j] * (g[j] - dot) }
+                        let dot = VectorMath.Vector(repeating: VectorMath.dot(g, y, S))
+                        var j = 0
+                        while j + VectorMath.width <= S {
+                            VectorMath.store(VectorMath.load(y + j) * (VectorMath.load(g + j) - dot), g + j)
+                            j += VectorMath.width
+                        }
+                        while j < S { g[j] = y[j] * (g[j] - dot[0]); j += 1 }
                     }
                     // dQ_bh += scale · dScores · K_bh ; dK_bh += scale · dScoresᵀ · Q_bh
                     if let dq {

@@ -214,31 +214,43 @@ public enum Elementwise {
         dropoutApply(dinp, dout, count: count, probability: p, key: key, accumulate: true)
     }
 
+    /// Fills `scales` (N) with the dropout multipliers of stream (`key`, `stream`): 0 with
+    /// probability p, else 1/(1−p). One 64-bit draw decides two elements (32-bit thresholds).
+    @inline(__always)
+    public static func dropoutScales(_ scales: UnsafeMutablePointer<Float>, count: Int, probability p: Float, key: UInt64, stream: UInt64) {
+        let scale = 1 / (1 - p)
+        let threshold = UInt32(min(Double(p) * 4294967296.0, 4294967295.0))
+        var rng = RandomGenerator(seed: key, stream: [stream])
+        var i = 0
+        while i + 1 < count {
+            let bits = rng.next()
+            scales[i] = UInt32(truncatingIfNeeded: bits) < threshold ? 0 : scale
+            scales[i + 1] = UInt32(truncatingIfNeeded: bits >> 32) < threshold ? 0 : scale
+            i += 2
+        }
+        if i < count { scales[i] = UInt32(truncatingIfNeeded: rng.next()) < threshold ? 0 : scale }
+    }
+
     static func dropoutApply(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int,
                              probability p: Float, key: UInt64, accumulate: Bool) {
         precondition(p >= 0 && p < 1, "dropout probability must be in [0, 1), got \(p)")
-        let scale = 1 / (1 - p)
-        // An element is dropped when a 32-bit uniform draw falls below p·2³²; each 64-bit draw
-        // decides two elements.
-        let threshold = UInt32(min(Double(p) * 4294967296.0, 4294967295.0))
         let blocks = (count + dropoutBlock - 1) / dropoutBlock
         parallelFor(blocks, grain: 4) { range in
+            let scales = UnsafeMutablePointer<Float>.allocate(capacity: dropoutBlock)
+            defer { scales.deallocate() }
             for blk in range {
-                var rng = RandomGenerator(seed: key, stream: [UInt64(blk)])
-                let lo = blk * dropoutBlock, hi = min(count, (blk + 1) * dropoutBlock)
-                var i = lo
-                while i < hi {
-                    let bits = rng.next()
-                    let keep0: Float = UInt32(truncatingIfNeeded: bits) < threshold ? 0 : scale
-                    let keep1: Float = UInt32(truncatingIfNeeded: bits >> 32) < threshold ? 0 : scale
-                    if accumulate {
-                        out[i] += inp[i] * keep0
-                        if i + 1 < hi { out[i + 1] += inp[i + 1] * keep1 }
-                    } else {
-                        out[i] = inp[i] * keep0
-                        if i + 1 < hi { out[i + 1] = inp[i + 1] * keep1 }
-                    }
-                    i += 2
+                let lo = blk * dropoutBlock, n = min(count, lo + dropoutBlock) - lo
+                dropoutScales(scales, count: n, probability: p, key: key, stream: UInt64(blk))
+                var i = 0
+                while i + VectorMath.width <= n {
+                    let v = VectorMath.load(inp + lo + i) * VectorMath.load(scales + i)
+                    VectorMath.store(accumulate ? VectorMath.load(out + lo + i) + v : v, out + lo + i)
+                    i += VectorMath.width
+                }
+                while i < n {
+                    let v = inp[lo + i] * scales[i]
+                    out[lo + i] = accumulate ? out[lo + i] + v : v
+                    i += 1
                 }
             }
         }
