@@ -1,0 +1,43 @@
+import Foundation
+import SafeTensors
+
+extension SafeTensorsFile: TensorReader {
+    public var tensorNames: [String] { names }
+    public func shape(of name: String) throws -> [Int] { try info(name).shape }
+    public func read(_ name: String, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        try copyFloats(name, into: destination)
+    }
+}
+
+extension PretrainingModel {
+    /// Loads a Hugging Face model folder (config.json + model.safetensors). The heads come from
+    /// `architectures` unless `heads` is given; loading is strict unless `strict` is false.
+    public static func load(folder: URL, heads: HeadSet? = nil, strict: Bool = true) throws -> PretrainingModel {
+        let configURL = folder.appendingPathComponent("config.json")
+        let weightsURL = folder.appendingPathComponent("model.safetensors")
+        for url in [configURL, weightsURL] where !FileManager.default.fileExists(atPath: url.path) {
+            throw ModelError.missingFile(url.path)
+        }
+        let file = try ConfigFile.load(from: configURL)
+        let chosen = heads ?? ArchitectureName.heads(for: file.architectures.first ?? "")
+        let model = try PretrainingModel(config: file.encoder, heads: chosen, seed: 0)
+        let weights = try SafeTensorsFile(contentsOf: weightsURL)
+        try Checkpoint.load(model.parameters, family: file.encoder.family, from: weights, file: weightsURL.path, strict: strict)
+        return model
+    }
+
+    /// Writes config.json and model.safetensors (Hugging Face names, tied decoder stored once,
+    /// both files written atomically) into `folder`, creating it.
+    public func save(folder: URL, extras: [String: JSONValue] = [:]) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var writer = SafeTensorsWriter()
+        let params = parameters
+        for p in params {
+            try writer.add(p.name, shape: p.shape, values: UnsafeBufferPointer(start: p.value.data, count: p.value.count))
+        }
+        try withExtendedLifetime(params) {
+            try writer.write(to: folder.appendingPathComponent("model.safetensors"))
+        }
+        try ConfigFile(encoder: config, architectures: [architecture], extras: extras).write(to: folder.appendingPathComponent("config.json"))
+    }
+}
