@@ -3,5 +3,5 @@ import ArgumentParser
 /// `pretrain bench …`: release-mode benchmarks (not part of `swift test`).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks, run in release mode.", subcommands: [])
+        commandName: "bench", abstract: "Benchmarks, run in release mode.", subcommands: [TokenizerBench.self])
 }
