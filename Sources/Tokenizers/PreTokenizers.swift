@@ -274,6 +274,13 @@ public let byteToUnicode: [UInt32] = {
     return t
 }()
 
+/// `byteToUnicode` in raw memory (never freed) for per-character loops.
+nonisolated(unsafe) let byteToUnicodeTable: UnsafeMutablePointer<UInt32> = {
+    let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 256)
+    p.initialize(from: byteToUnicode, count: 256)
+    return p
+}()
+
 /// Inverse of `byteToUnicode` (indexed by scalar value < 324; -1 where none).
 let unicodeToByte: [Int16] = {
     var t = [Int16](repeating: -1, count: 512)
@@ -283,6 +290,7 @@ let unicodeToByte: [Int16] = {
 
 /// Replaces each scalar by its UTF-8 bytes mapped through `byteToUnicode`, keeping alignment.
 func byteLevelEncode(_ s: inout NormalizedString) {
+    let byteToUnicode = byteToUnicodeTable
     if s.scalars.allSatisfy({ $0 < 0x80 }) {
         for i in 0..<s.scalars.count { s.scalars[i] = byteToUnicode[Int(s.scalars[i])] }
         return

@@ -13,9 +13,10 @@ enum UnicodeFlags {
     static let decimalDigit: UInt16 = 256   // Nd
     static let connectorPunct: UInt16 = 512 // Pc
 
-    /// Flags for the Basic Multilingual Plane, computed once.
-    static let bmp: [UInt16] = {
-        var t = [UInt16](repeating: 0, count: 0x10000)
+    /// Flags for the Basic Multilingual Plane, computed once (never freed; raw memory so that
+    /// lookups from several threads do no reference counting).
+    nonisolated(unsafe) static let bmp: UnsafeMutablePointer<UInt16> = {
+        let t = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10000)
         for v in 0..<0x10000 { t[v] = compute(UInt32(v)) }
         return t
     }()

@@ -15,6 +15,22 @@ public final class BPE: @unchecked Sendable {
     public let dropout: Double?
     /// (left id << 32 | right id) → rank << 32 | merged id.
     let mergeTable: IntTable64
+    /// Raw copy of `mergeTable` for the merge loop.
+    let mergeKeys: UnsafeMutablePointer<UInt64>
+    let mergeValues: UnsafeMutablePointer<UInt64>
+    let mergeMask: Int
+
+    deinit { mergeKeys.deallocate(); mergeValues.deallocate() }
+
+    @inline(__always) func mergeValue(_ k: UInt64) -> UInt64 {
+        var i = IntTable.hash(k) & mergeMask
+        while true {
+            let x = mergeKeys[i]
+            if x == k { return mergeValues[i] }
+            if x == UInt64.max { return .max }
+            i = (i + 1) & mergeMask
+        }
+    }
     let unkID: Int?
     let cache = WordCache()
 
@@ -48,6 +64,12 @@ public final class BPE: @unchecked Sendable {
             if table.get(key) == nil { table.set(key, UInt64(rank) << 32 | UInt64(im)) }
         }
         mergeTable = table
+        let (keys, values) = table.storage
+        mergeKeys = .allocate(capacity: keys.count)
+        mergeKeys.initialize(from: keys, count: keys.count)
+        mergeValues = .allocate(capacity: values.count)
+        mergeValues.initialize(from: values, count: values.count)
+        mergeMask = keys.count - 1
     }
 
     /// Loads GPT-2 style `vocab.json` + `merges.txt`.
@@ -85,7 +107,7 @@ public final class BPE: @unchecked Sendable {
         for i in 0..<s.count {
             var id: Int?
             if prefix == nil && suffix == nil {
-                id = vocab.id(scalars: CollectionOfOne(s[i]))
+                id = vocab.id(scalar: s[i])
             } else {
                 var key: [UInt32] = []
                 if i > 0, let p = prefix { key += p }
@@ -119,7 +141,7 @@ public final class BPE: @unchecked Sendable {
         if n > 1 {
             var ranks = [UInt64](repeating: .max, count: n)
             @inline(__always) func pairValue(_ i: Int) -> UInt64 {
-                mergeTable.get(UInt64(UInt32(bitPattern: ids[i])) << 32 | UInt64(UInt32(bitPattern: ids[i + 1]))) ?? .max
+                mergeValue(UInt64(UInt32(bitPattern: ids[i])) << 32 | UInt64(UInt32(bitPattern: ids[i + 1])))
             }
             for i in 0..<(n - 1) { ranks[i] = pairValue(i) }
             while true {
@@ -190,6 +212,8 @@ struct IntTable64: Sendable {
         values = [UInt64](repeating: 0, count: c)
         mask = c - 1
     }
+
+    var storage: ([UInt64], [UInt64]) { (keys, values) }
 
     @inline(__always) func get(_ k: UInt64) -> UInt64? {
         var i = IntTable.hash(k) & mask

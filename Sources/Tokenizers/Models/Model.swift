@@ -95,16 +95,71 @@ struct ScalarTrie: Sendable {
     }
 }
 
+/// Immutable copy of a `ScalarTrie` in manually managed memory, read through a trivial struct of
+/// pointers so hot loops on several threads do no reference counting.
+final class TrieStorage: @unchecked Sendable {
+    let keys: UnsafeMutablePointer<UInt64>
+    let children: UnsafeMutablePointer<Int32>
+    let values: UnsafeMutablePointer<Int32>
+    let mask: Int
+    let nodeCount: Int
+
+    init(_ t: ScalarTrie) {
+        let n = t.edges.keys.count
+        keys = .allocate(capacity: n)
+        children = .allocate(capacity: n)
+        keys.initialize(from: t.edges.keys, count: n)
+        children.initialize(from: t.edges.values, count: n)
+        mask = n - 1
+        nodeCount = t.values.count
+        values = .allocate(capacity: max(1, nodeCount))
+        values.initialize(from: t.values, count: nodeCount)
+    }
+
+    deinit {
+        keys.deallocate(); children.deallocate(); values.deallocate()
+    }
+
+    var frozen: FrozenTrie { FrozenTrie(keys: keys, children: children, values: values, mask: mask) }
+}
+
+/// Pointer view of a `TrieStorage` (valid while its storage lives).
+struct FrozenTrie: @unchecked Sendable {
+    let keys: UnsafeMutablePointer<UInt64>
+    let children: UnsafeMutablePointer<Int32>
+    let values: UnsafeMutablePointer<Int32>
+    let mask: Int
+
+    @inline(__always) func child(_ node: Int32, _ c: UInt32) -> Int32 {
+        let k = UInt64(UInt32(bitPattern: node)) << 32 | UInt64(c)
+        var i = IntTable.hash(k) & mask
+        while true {
+            let x = keys[i]
+            if x == k { return children[i] }
+            if x == UInt64.max { return -1 }
+            i = (i + 1) & mask
+        }
+    }
+    @inline(__always) func value(_ node: Int32) -> Int32 { values[Int(node)] }
+}
+
 /// A vocabulary: id ↔ token, keyed by Unicode scalars (never by Swift `String` equality).
 public struct Vocabulary: Sendable {
     /// Token strings by id (exact scalars).
-    public private(set) var tokens: [String]
-    var trie = ScalarTrie()
+    public let tokens: [String]
+    let trie: ScalarTrie
+    let storage: TrieStorage
+    /// Reference-count-free view of `trie` for hot loops.
+    let fast: FrozenTrie
 
     /// Builds from tokens in id order; ids are array indices. Later duplicates are ignored for lookup.
     public init(tokens: [String]) {
         self.tokens = tokens
-        for (i, t) in tokens.enumerated() { trie.insert(t.unicodeScalars.lazy.map(\.value), Int32(i), keepExisting: true) }
+        var t = ScalarTrie()
+        for (i, tok) in tokens.enumerated() { t.insert(tok.unicodeScalars.lazy.map(\.value), Int32(i), keepExisting: true) }
+        trie = t
+        storage = TrieStorage(t)
+        fast = storage.frozen
     }
 
     /// Number of ids.
@@ -113,6 +168,14 @@ public struct Vocabulary: Sendable {
     /// Id of `token` (scalar-exact), or nil.
     public func id(_ token: String) -> Int? {
         let v = trie.get(token.unicodeScalars.lazy.map(\.value))
+        return v < 0 ? nil : Int(v)
+    }
+
+    /// Id of a one-scalar token (reference-count-free path).
+    @inline(__always) func id(scalar c: UInt32) -> Int? {
+        let n = fast.child(0, c)
+        if n < 0 { return nil }
+        let v = fast.value(n)
         return v < 0 ? nil : Int(v)
     }
 

@@ -1,14 +1,18 @@
 /// Unigram language model (SentencePiece / ALBERT): Viterbi best segmentation over a trie of
 /// pieces; characters no piece covers become the unknown token (consecutive ones fused), or
 /// `<0xXX>` byte pieces with byte fallback.
-public final class Unigram: Sendable {
+public final class Unigram: @unchecked Sendable {
     public let vocab: Vocabulary
     /// Log probability of each piece, by id.
     public let scores: [Double]
     public let unkID: Int?
     public let byteFallback: Bool
     let minScore: Double
+    /// Scores in manually managed memory (no reference counting in the Viterbi loop).
+    let scoreStorage: UnsafeMutablePointer<Double>
     static let unkPenalty = 10.0
+
+    deinit { scoreStorage.deallocate() }
 
     /// Creates a Unigram model from (piece, score) pairs in id order.
     public init(pieces: [(String, Double)], unkID: Int?, byteFallback: Bool = false) throws {
@@ -20,6 +24,8 @@ public final class Unigram: Sendable {
         self.unkID = unkID
         self.byteFallback = byteFallback
         self.minScore = scores.min() ?? 0
+        scoreStorage = .allocate(capacity: max(1, scores.count))
+        scoreStorage.initialize(from: scores, count: scores.count)
     }
 
     /// Tokenizes one word.
@@ -30,7 +36,8 @@ public final class Unigram: Sendable {
         var bestScore = [Double](repeating: 0, count: n + 1)
         var bestStart = [Int32](repeating: -1, count: n + 1)
         var bestID = [Int32](repeating: -1, count: n + 1)
-        let trie = vocab.trie
+        let trie = vocab.fast
+        let sc = scoreStorage
         for start in 0..<n {
             if start > 0 && bestStart[start] < 0 { continue }
             let base = bestScore[start]
@@ -41,9 +48,9 @@ public final class Unigram: Sendable {
                 node = trie.child(node, s[i])
                 if node < 0 { break }
                 i += 1
-                let id = trie.values[Int(node)]
+                let id = trie.value(node)
                 if id >= 0 {
-                    let cand = base + scores[Int(id)]
+                    let cand = base + sc[Int(id)]
                     if bestStart[i] < 0 || cand > bestScore[i] { bestScore[i] = cand; bestStart[i] = Int32(start); bestID[i] = id }
                     if i == start + 1 { hasSingle = true }
                 }

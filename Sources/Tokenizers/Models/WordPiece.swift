@@ -41,7 +41,7 @@ public final class WordPiece: Sendable {
         var out: [Token] = []
         out.reserveCapacity(4)
         var start = 0
-        let trie = vocab.trie
+        let trie = vocab.fast
         while start < n {
             var node: Int32 = start == 0 ? 0 : prefixNode
             var best = -1, bestID: Int32 = -1
@@ -50,7 +50,7 @@ public final class WordPiece: Sendable {
                 node = trie.child(node, s[i])
                 if node < 0 { break }
                 i += 1
-                let v = trie.values[Int(node)]
+                let v = trie.value(node)
                 if v >= 0 { best = i; bestID = v }
             }
             if best < 0 { return [Token(id: unk, start: 0, end: n)] }
