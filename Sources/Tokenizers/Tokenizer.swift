@@ -68,6 +68,32 @@ public final class Tokenizer: Sendable {
         return Tokenizer(config: c)
     }
 
+    /// Loads `tokenizer.json`, a BERT `vocab.txt`, or a folder holding one of: tokenizer.json,
+    /// vocab.json + merges.txt (byte-level BPE), vocab.txt (WordPiece).
+    public static func load(path: String) throws -> Tokenizer {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw TokenizerError.unreadableFile(path: path, reason: "no such file or folder") }
+        func text(_ p: String) throws -> String {
+            let b = try TextFiles.bytes(p)
+            if let bad = TextFiles.firstInvalidUTF8(b) { throw TokenizerError.invalidUTF8(path: p, offset: bad) }
+            return String(decoding: b, as: UTF8.self)
+        }
+        if isDir.boolValue {
+            let dir = URL(fileURLWithPath: path)
+            let j = dir.appendingPathComponent("tokenizer.json").path
+            if FileManager.default.fileExists(atPath: j) { return try Tokenizer(contentsOf: URL(fileURLWithPath: j)) }
+            let v = dir.appendingPathComponent("vocab.json").path, m = dir.appendingPathComponent("merges.txt").path
+            if FileManager.default.fileExists(atPath: v), FileManager.default.fileExists(atPath: m) {
+                return try byteLevelBPE(vocabJSON: try text(v), mergesTxt: try text(m))
+            }
+            let t = dir.appendingPathComponent("vocab.txt").path
+            if FileManager.default.fileExists(atPath: t) { return try bert(vocabTxt: try text(t)) }
+            throw TokenizerError.unreadableFile(path: path, reason: "folder has no tokenizer.json, vocab.json + merges.txt or vocab.txt")
+        }
+        if path.hasSuffix(".txt") { return try bert(vocabTxt: try text(path)) }
+        return try Tokenizer(contentsOf: URL(fileURLWithPath: path))
+    }
+
     /// Vocabulary size including added tokens.
     public var vocabularySize: Int { idToToken.count }
 

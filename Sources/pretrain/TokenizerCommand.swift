@@ -66,7 +66,7 @@ struct TokenizerEncode: ParsableCommand {
         commandName: "encode",
         abstract: "Encode text; prints one JSON object per text with ids, type_ids, tokens, offsets (Unicode scalar indices) and word_ids.")
 
-    @Option(help: "tokenizer.json path.") var tokenizer: String
+    @Option(help: "tokenizer.json, a BERT vocab.txt, or a folder with vocab.json + merges.txt.") var tokenizer: String
     @Option(help: "Second sequence of the pair.") var pair: String?
     @Option(name: .customLong("pair-input"), help: "File of second sequences, one per line (paired line by line with --input).") var pairInput: String?
     @Option(help: "File of texts, one per line, each taken literally.") var input: String?
@@ -81,7 +81,7 @@ struct TokenizerEncode: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let tok = try Tokenizer(contentsOf: URL(fileURLWithPath: tokenizer))
+            let tok = try Tokenizer.load(path: tokenizer)
             var trunc: TruncationParams?? = .some(nil)
             if let m = options.maxLength {
                 let s: TruncationStrategy
@@ -130,13 +130,13 @@ struct TokenizerEncode: ParsableCommand {
 /// `pretrain tokenizer decode`.
 struct TokenizerDecode: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "decode", abstract: "Decode ids to text.")
-    @Option(help: "tokenizer.json path.") var tokenizer: String
+    @Option(help: "tokenizer.json, a BERT vocab.txt, or a folder with vocab.json + merges.txt.") var tokenizer: String
     @Flag(name: .customLong("skip-special-tokens"), help: "Leave out special tokens.") var skipSpecialTokens = false
     @Argument(help: "Token ids.") var ids: [Int]
 
     func run() throws {
         try runReportingErrors {
-            let tok = try Tokenizer(contentsOf: URL(fileURLWithPath: tokenizer))
+            let tok = try Tokenizer.load(path: tokenizer)
             print(try tok.decode(ids, skipSpecialTokens: skipSpecialTokens))
         }
     }

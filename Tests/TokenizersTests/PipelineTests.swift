@@ -13,6 +13,18 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(try tok.decode(e.ids, skipSpecialTokens: true), "the quickest fox.")
     }
 
+    func testLoadFromFolderOrVocabTxt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        try Data("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n".utf8).write(to: dir.appendingPathComponent("vocab.txt"))
+        let a = try Tokenizer.load(path: dir.path)
+        let b = try Tokenizer.load(path: dir.appendingPathComponent("vocab.txt").path)
+        XCTAssertEqual(try a.encode("Hello there").tokens, ["[CLS]", "hello", "[UNK]", "[SEP]"])
+        XCTAssertEqual(try a.encode("Hello"), try b.encode("Hello"))
+        XCTAssertThrowsError(try Tokenizer.load(path: dir.appendingPathComponent("missing").path))
+    }
+
     func testLegacyVocabJSONAndMerges() throws {
         var vocab: [(String, Int)] = []
         for b in 0..<256 { vocab.append((String(Character(Unicode.Scalar(byteToUnicode[b])!)), b)) }
