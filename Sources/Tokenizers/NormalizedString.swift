@@ -128,9 +128,9 @@ public struct NormalizedString: Sendable {
         if lo != 0 || hi != scalars.count { self = slice(lo..<hi) }
     }
 
-    /// Replaces every occurrence of `pattern` by `content`. Hugging Face alignment rules:
-    /// the replacement's first scalars take the replaced scalars' alignments one by one, extra
-    /// scalars take the previous one's, and surplus replaced scalars are removed.
+    /// Replaces every occurrence of `pattern` by `content`. Hugging Face alignment rule: the
+    /// matched scalars are removed and the replacement is inserted after them, so every
+    /// replacement scalar takes the alignment of the last matched scalar.
     mutating func replace(_ pattern: [UInt32], with content: [UInt32]) {
         guard !pattern.isEmpty, scalars.count >= pattern.count else { return }
         let old = self
@@ -139,10 +139,7 @@ public struct NormalizedString: Sendable {
             var i = 0
             while i < n {
                 if i + m <= n, old.scalars[i] == pattern[0], Array(old.scalars[i..<(i + m)]) == pattern {
-                    for (k, c) in content.enumerated() {
-                        let src = k < m ? i + k : i + m - 1
-                        b.append(c, old.starts[src], old.ends[src])
-                    }
+                    for c in content { b.append(c, old.starts[i + m - 1], old.ends[i + m - 1]) }
                     i += m
                 } else {
                     b.append(old.scalars[i], old.starts[i], old.ends[i])

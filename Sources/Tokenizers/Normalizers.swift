@@ -78,7 +78,7 @@ public indirect enum Normalizer: Sendable {
     case unicode(NormalizationForm)
     /// Full Unicode lowercase mapping per scalar.
     case lowercase
-    /// Removes nonspacing marks (Mn).
+    /// Removes combining marks (Mn, Mc, Me).
     case stripAccents
     /// Removes leading/trailing whitespace.
     case strip(left: Bool, right: Bool)
@@ -112,7 +112,8 @@ public indirect enum Normalizer: Sendable {
         case .lowercase:
             applyLowercase(&s)
         case .stripAccents:
-            s.filter { c in c < 0x300 || UnicodeFlags.flags(c) & UnicodeFlags.nonspacingMark == 0 }
+            // Hugging Face's StripAccents drops every combining mark (Mn, Mc, Me); BERT's drops Mn only.
+            s.filter { c in c < 0x300 || UnicodeFlags.flags(c) & UnicodeFlags.mark == 0 }
         case let .strip(left, right):
             s.strip(left: left, right: right, isWhitespace)
         case let .replace(pattern, content):
@@ -126,10 +127,7 @@ public indirect enum Normalizer: Sendable {
                     var i = 0
                     for m in ms {
                         while i < m.lowerBound { b.append(old.scalars[i], old.starts[i], old.ends[i]); i += 1 }
-                        for (k, c) in rep.enumerated() {
-                            let src = k < m.count ? m.lowerBound + k : m.upperBound - 1
-                            b.append(c, old.starts[src], old.ends[src])
-                        }
+                        for c in rep { b.append(c, old.starts[m.upperBound - 1], old.ends[m.upperBound - 1]) }
                         i = m.upperBound
                     }
                     while i < old.scalars.count { b.append(old.scalars[i], old.starts[i], old.ends[i]); i += 1 }
