@@ -133,6 +133,14 @@ public struct NormalizedString: Sendable {
     /// replacement scalar takes the alignment of the last matched scalar.
     mutating func replace(_ pattern: [UInt32], with content: [UInt32]) {
         guard !pattern.isEmpty, scalars.count >= pattern.count else { return }
+        // Nothing to do unless the pattern occurs (the common case).
+        let first = pattern[0]
+        var any = false
+        for i in 0...(scalars.count - pattern.count) where scalars[i] == first && scalars[i..<(i + pattern.count)].elementsEqual(pattern) {
+            any = true
+            break
+        }
+        if !any { return }
         let old = self
         let n = old.scalars.count, m = pattern.count
         rebuild { b in

@@ -28,10 +28,19 @@ public final class Unigram: @unchecked Sendable {
         scoreStorage.initialize(from: scores, count: scores.count)
     }
 
-    /// Tokenizes one word.
+    let cache = WordCache()
+
+    /// Tokenizes one word (results cached per word).
     public func tokenize(_ s: [UInt32]) -> [Token] {
+        if s.isEmpty { return [] }
+        if let hit = cache.get(s) { return hit }
+        let r = viterbi(s)
+        cache.set(s, r)
+        return r
+    }
+
+    func viterbi(_ s: [UInt32]) -> [Token] {
         let n = s.count
-        if n == 0 { return [] }
         let unkScore = minScore - Unigram.unkPenalty
         var bestScore = [Double](repeating: 0, count: n + 1)
         var bestStart = [Int32](repeating: -1, count: n + 1)
