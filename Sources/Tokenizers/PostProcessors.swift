@@ -140,7 +140,7 @@ extension PostProcessor {
         let type = try f.string("type")
         func pair(_ key: String) throws -> (String, Int) {
             let a = try f.array(key)
-            guard a.count == 2, case .string(let t) = a[0].value, case .number(let d) = a[1].value, d >= 0 else {
+            guard a.count == 2, case .string(let t) = a[0].value, case .number(let d) = a[1].value, d >= 0, d < 1e9, d == d.rounded() else {
                 throw TokenizerError.invalidField(path: "\(f.path).\(key)", reason: "expected [token, id]")
             }
             return (t, Int(d))

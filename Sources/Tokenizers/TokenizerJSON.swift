@@ -90,7 +90,7 @@ public struct TokenizerJSON: Sendable {
             var strategy = PaddingParams.Strategy.batchLongest
             let sf = try p.field("strategy")
             if case .string(let s) = sf.value, s == "BatchLongest" { strategy = .batchLongest }
-            else if let fixed = sf.value["Fixed"], case .number(let n) = fixed { strategy = .fixed(Int(n)) }
+            else if sf.value["Fixed"] != nil { strategy = .fixed(try sf.int("Fixed")) }
             else { throw TokenizerError.invalidField(path: sf.path, reason: "expected \"BatchLongest\" or {\"Fixed\": n}") }
             let d = try p.string("direction", default: "Right")
             guard let dir = PaddingDirection(rawValue: d) else { throw TokenizerError.invalidField(path: p.sub("direction"), reason: "expected Left or Right") }

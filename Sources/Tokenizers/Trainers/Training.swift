@@ -158,10 +158,10 @@ func countWords(_ lines: [String], normalizer: Normalizer?, preTokenizer: PreTok
     for c in 0..<chunks {
         let (m, o) = results[c]
         for k in o {
-            let v = m[k]!
+            let v = m[k] ?? 0
             if let t = total[k] { total[k] = t + v } else { total[k] = v; order.append(k) }
         }
     }
     results.baseAddress!.deinitialize(count: chunks)
-    return order.map { ($0, total[$0]!) }
+    return order.map { ($0, total[$0] ?? 0) }
 }
