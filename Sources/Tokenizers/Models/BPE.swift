@@ -56,7 +56,8 @@ public final class BPE: @unchecked Sendable {
             // The merged token drops the continuation prefix of the right part.
             var merged = Array(a.unicodeScalars.map(\.value))
             let bs = Array(b.unicodeScalars.map(\.value))
-            merged += (prefixLen > 0 && bs.count >= prefixLen && b.hasPrefix(continuingSubwordPrefix ?? "")) ? Array(bs.dropFirst(prefixLen)) : bs
+            let prefixScalars = (continuingSubwordPrefix ?? "").unicodeScalars.map(\.value)
+            merged += (prefixLen > 0 && bs.starts(with: prefixScalars)) ? Array(bs.dropFirst(prefixLen)) : bs
             guard let im = vocab.id(scalars: merged) else {
                 throw TokenizerError.invalidField(path: "model.merges[\(rank)]", reason: "merged token '\(a)\(b)' is not in the vocabulary")
             }
