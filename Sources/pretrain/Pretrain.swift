@@ -17,5 +17,5 @@ struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
         abstract: "Pretrain and fine-tune BERT-family encoders on a CPU.",
-        subcommands: [BenchCommand.self])
+        subcommands: [BenchCommand.self, TokenizerCommand.self])
 }

@@ -1,0 +1,212 @@
+import Foundation
+
+/// A pattern used by `Replace` normalizers and `Split` pre-tokenizers: a literal string or a
+/// regular expression (tokenizer.json `{"String": …}` / `{"Regex": …}`).
+public enum Pattern: Sendable {
+    case string(String)
+    case regex(String)
+
+    /// Non-overlapping matches in `scalars`, as scalar index ranges, left to right.
+    func matches(in scalars: [UInt32]) -> [Range<Int>] {
+        switch self {
+        case .string(let s):
+            let p = stringScalars(s)
+            guard !p.isEmpty, scalars.count >= p.count else { return [] }
+            var out: [Range<Int>] = []
+            var i = 0
+            while i + p.count <= scalars.count {
+                if scalars[i] == p[0] && scalars[i..<(i + p.count)].elementsEqual(p) {
+                    out.append(i..<(i + p.count)); i += p.count
+                } else { i += 1 }
+            }
+            return out
+        case .regex(let r):
+            guard let re = RegexCache.shared.regex(r) else { return [] }
+            let text = scalarsToString(scalars[...])
+            let ns = text as NSString
+            // Map UTF-16 offsets to scalar offsets.
+            var u16ToScalar = [Int](repeating: 0, count: ns.length + 1)
+            var u = 0
+            for (k, c) in scalars.enumerated() {
+                let w = c >= 0x10000 ? 2 : 1
+                for d in 0..<w where u + d <= ns.length { u16ToScalar[u + d] = k }
+                u += w
+            }
+            if u <= ns.length { u16ToScalar[min(u, ns.length)] = scalars.count }
+            return re.matches(in: text, range: NSRange(location: 0, length: ns.length)).compactMap { m in
+                let lo = u16ToScalar[m.range.location], hi = u16ToScalar[m.range.location + m.range.length]
+                return lo < hi ? lo..<hi : nil
+            }
+        }
+    }
+
+    var json: JSONValue {
+        switch self {
+        case .string(let s): return .object([("String", .string(s))])
+        case .regex(let r): return .object([("Regex", .string(r))])
+        }
+    }
+
+    init(json f: JSONField) throws {
+        if let s = try f.optionalString("String") { self = .string(s) }
+        else if let r = try f.optionalString("Regex") {
+            guard RegexCache.shared.regex(r) != nil else { throw TokenizerError.invalidField(path: f.path + ".Regex", reason: "invalid regular expression '\(r)'") }
+            self = .regex(r)
+        } else { throw TokenizerError.invalidField(path: f.path, reason: "expected {\"String\": …} or {\"Regex\": …}") }
+    }
+}
+
+/// Compiled regular expressions, shared across threads.
+final class RegexCache: @unchecked Sendable {
+    static let shared = RegexCache()
+    private var cache: [String: NSRegularExpression] = [:]
+    private let lock = NSLock()
+    func regex(_ pattern: String) -> NSRegularExpression? {
+        lock.lock(); defer { lock.unlock() }
+        if let r = cache[pattern] { return r }
+        guard let r = try? NSRegularExpression(pattern: pattern, options: []) else { return nil }
+        cache[pattern] = r
+        return r
+    }
+}
+
+/// A normalizer (tokenizer.json `normalizer`): rewrites text while keeping alignments.
+public indirect enum Normalizer: Sendable {
+    /// BERT: clean text, CJK spacing, strip accents (NFD then drop Mn; defaults to `lowercase`), lowercase.
+    case bert(cleanText: Bool, handleChineseChars: Bool, stripAccents: Bool?, lowercase: Bool)
+    /// A Unicode normalization form.
+    case unicode(NormalizationForm)
+    /// Full Unicode lowercase mapping per scalar.
+    case lowercase
+    /// Removes combining marks (Mn, Mc, Me).
+    case stripAccents
+    /// Removes leading/trailing whitespace.
+    case strip(left: Bool, right: Bool)
+    /// Replaces a pattern by a string.
+    case replace(Pattern, String)
+    /// Prepends a string to non-empty text.
+    case prepend(String)
+    /// Applies normalizers in order.
+    case sequence([Normalizer])
+
+    /// Normalizes `s` in place.
+    public func normalize(_ s: inout NormalizedString) {
+        switch self {
+        case let .bert(clean, chinese, strip, lower):
+            if clean {
+                s.filter { c in !(c == 0 || c == 0xFFFD || isBertControl(c)) }
+                for i in 0..<s.scalars.count where isBertWhitespace(s.scalars[i]) { s.scalars[i] = 32 }
+            }
+            if chinese, s.scalars.contains(where: { $0 >= 0x3400 && isChineseChar($0) }) {
+                s.map { c, out in
+                    if isChineseChar(c) { out.append(32); out.append(c); out.append(32) } else { out.append(c) }
+                }
+            }
+            if strip ?? lower {
+                s.normalize(.nfd)
+                s.filter { c in c < 0x300 || UnicodeFlags.flags(c) & UnicodeFlags.nonspacingMark == 0 }
+            }
+            if lower { applyLowercase(&s) }
+        case .unicode(let form):
+            s.normalize(form)
+        case .lowercase:
+            applyLowercase(&s)
+        case .stripAccents:
+            // Hugging Face's StripAccents drops every combining mark (Mn, Mc, Me); BERT's drops Mn only.
+            s.filter { c in c < 0x300 || UnicodeFlags.flags(c) & UnicodeFlags.mark == 0 }
+        case let .strip(left, right):
+            s.strip(left: left, right: right, isWhitespace)
+        case let .replace(pattern, content):
+            switch pattern {
+            case .string(let p): s.replace(stringScalars(p), with: stringScalars(content))
+            case .regex:
+                let ms = pattern.matches(in: s.scalars)
+                guard !ms.isEmpty else { return }
+                let old = s, rep = stringScalars(content)
+                s.rebuild { b in
+                    var i = 0
+                    for m in ms {
+                        while i < m.lowerBound { b.append(old.scalars[i], old.starts[i], old.ends[i]); i += 1 }
+                        for c in rep { b.append(c, old.starts[m.upperBound - 1], old.ends[m.upperBound - 1]) }
+                        i = m.upperBound
+                    }
+                    while i < old.scalars.count { b.append(old.scalars[i], old.starts[i], old.ends[i]); i += 1 }
+                }
+            }
+        case .prepend(let p):
+            s.prepend(stringScalars(p))
+        case .sequence(let list):
+            for n in list { n.normalize(&s) }
+        }
+    }
+
+    /// Normalizes a plain string.
+    public func normalize(_ text: String) -> String {
+        var s = NormalizedString(text)
+        normalize(&s)
+        return s.string
+    }
+}
+
+@inline(__always) func isBertControl(_ c: UInt32) -> Bool {
+    if c == 9 || c == 10 || c == 13 { return false }
+    if c < 32 || c == 127 { return true }
+    if c < 0x80 { return false }
+    return UnicodeFlags.flags(c) & UnicodeFlags.other != 0
+}
+@inline(__always) func isBertWhitespace(_ c: UInt32) -> Bool {
+    c == 9 || c == 10 || c == 13 || isWhitespace(c)
+}
+
+func applyLowercase(_ s: inout NormalizedString) {
+    if s.scalars.allSatisfy({ $0 < 0x80 }) {
+        for i in 0..<s.scalars.count where s.scalars[i] >= 65 && s.scalars[i] <= 90 { s.scalars[i] += 32 }
+        return
+    }
+    s.map { c, out in
+        if c < 0x80 { out.append(c >= 65 && c <= 90 ? c + 32 : c); return }
+        guard let u = Unicode.Scalar(c) else { out.append(c); return }
+        let p = u.properties
+        if !p.changesWhenLowercased { out.append(c); return }
+        for l in p.lowercaseMapping.unicodeScalars { out.append(l.value) }
+    }
+}
+
+extension Normalizer {
+    init(json f: JSONField) throws {
+        let type = try f.string("type")
+        switch type {
+        case "BertNormalizer":
+            self = .bert(cleanText: try f.bool("clean_text", default: true),
+                         handleChineseChars: try f.bool("handle_chinese_chars", default: true),
+                         stripAccents: try f.optionalBool("strip_accents"),
+                         lowercase: try f.bool("lowercase", default: true))
+        case "NFC": self = .unicode(.nfc)
+        case "NFD": self = .unicode(.nfd)
+        case "NFKC": self = .unicode(.nfkc)
+        case "NFKD": self = .unicode(.nfkd)
+        case "Lowercase": self = .lowercase
+        case "StripAccents": self = .stripAccents
+        case "Strip": self = .strip(left: try f.bool("strip_left", default: true), right: try f.bool("strip_right", default: true))
+        case "Replace": self = .replace(try Pattern(json: try f.field("pattern")), try f.string("content"))
+        case "Prepend": self = .prepend(try f.string("prepend"))
+        case "Sequence": self = .sequence(try f.array("normalizers").map { try Normalizer(json: $0) })
+        default: throw TokenizerError.unknownComponent(path: f.path + ".type", type: type)
+        }
+    }
+
+    var json: JSONValue {
+        switch self {
+        case let .bert(c, h, s, l):
+            return .object([("type", .string("BertNormalizer")), ("clean_text", .bool(c)), ("handle_chinese_chars", .bool(h)),
+                            ("strip_accents", s.map { .bool($0) } ?? .null), ("lowercase", .bool(l))])
+        case .unicode(let f): return .object([("type", .string(f.rawValue))])
+        case .lowercase: return .object([("type", .string("Lowercase"))])
+        case .stripAccents: return .object([("type", .string("StripAccents"))])
+        case let .strip(l, r): return .object([("type", .string("Strip")), ("strip_left", .bool(l)), ("strip_right", .bool(r))])
+        case let .replace(p, c): return .object([("type", .string("Replace")), ("pattern", p.json), ("content", .string(c))])
+        case .prepend(let p): return .object([("type", .string("Prepend")), ("prepend", .string(p))])
+        case .sequence(let l): return .object([("type", .string("Sequence")), ("normalizers", .array(l.map(\.json)))])
+        }
+    }
+}

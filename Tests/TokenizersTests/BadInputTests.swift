@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+@testable import Tokenizers
+
+/// Bad input gives a named error (or a stated behaviour), never a crash.
+final class BadInputTests: XCTestCase {
+    func tempFile(_ bytes: [UInt8]) throws -> String {
+        let p = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString).txt").path
+        FileManager.default.createFile(atPath: p, contents: Data(bytes))
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: p) }
+        return p
+    }
+
+    func testInvalidUTF8IsANamedErrorWithOffset() throws {
+        let p = try tempFile(Array("good line\nbad \u{E9} ".utf8) + [0xFF, 0xFE] + Array(" more\n".utf8))
+        XCTAssertThrowsError(try TextFiles.lines(p)) { e in
+            XCTAssertEqual(e as? TokenizerError, .invalidUTF8(path: p, offset: 17))
+            XCTAssertTrue("\(e)".contains("not valid UTF-8"))
+        }
+        XCTAssertThrowsError(try trainTokenizer(kind: .bpe, files: [p], options: TrainerOptions(vocabSize: 300)))
+        // Overlong encodings and surrogates are invalid too.
+        XCTAssertEqual(TextFiles.firstInvalidUTF8([0x41, 0xC0, 0x80]), 1)
+        XCTAssertEqual(TextFiles.firstInvalidUTF8([0xED, 0xA0, 0x80]), 0)
+        XCTAssertEqual(TextFiles.firstInvalidUTF8([0xF0, 0x9F, 0x98]), 0)
+        XCTAssertNil(TextFiles.firstInvalidUTF8(Array("ok 😀 한국어".utf8)))
+    }
+
+    func testEmptyFile() throws {
+        let p = try tempFile([])
+        XCTAssertEqual(try TextFiles.lines(p), [])
+        XCTAssertThrowsError(try trainTokenizer(kind: .wordpiece, files: [p], options: TrainerOptions(vocabSize: 100))) { e in
+            guard case .training(let m)? = e as? TokenizerError else { return XCTFail("\(e)") }
+            XCTAssertTrue(m.contains("empty"))
+        }
+        let tok = try Fixtures.tokenizer("minilm")
+        let e = try tok.encode("")
+        XCTAssertEqual(e.tokens, ["[CLS]", "[SEP]"])
+        XCTAssertEqual(try tok.encodeBatch([]), [])
+    }
+
+    func testMissingFile() {
+        XCTAssertThrowsError(try TextFiles.lines("/nonexistent/file.txt")) { e in
+            guard case .unreadableFile? = e as? TokenizerError else { return XCTFail("\(e)") }
+        }
+    }
+
+    func testHundredMegabyteSingleLine() throws {
+        // 100 MB in one line (no newline): read as one line, no crash; its head encodes
+        // (the full line is encoded in release mode by `pretrain bench tokenizers`).
+        let unit = Array("The quick brown fox jumps over the lazy dog; café 한국어 😀. ".utf8)
+        var big: [UInt8] = []
+        big.reserveCapacity(100_000_000 + unit.count)
+        while big.count < 100_000_000 { big += unit }
+        let p = try tempFile(big)
+        let lines = try TextFiles.lines(p)
+        XCTAssertEqual(lines.count, 1)
+        XCTAssertEqual(lines[0].utf8.count, big.count)
+        let head = String(lines[0].unicodeScalars.prefix(200_000))
+        let tok = try Fixtures.tokenizer("bpe")
+        let e = try tok.encode(head)
+        XCTAssertGreaterThan(e.count, 40_000)
+        XCTAssertEqual(e.offsets[e.count - 2].end, head.unicodeScalars.count)
+    }
+
+    func testUnknownNormalizerIsANamedError() throws {
+        var text = String(decoding: try Fixtures.bytes("minilm_tokenizer.json"), as: UTF8.self)
+        text = text.replacingOccurrences(of: "\"type\":\"BertNormalizer\"", with: "\"type\":\"FancyNormalizer\"")
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: Array(text.utf8))) { e in
+            XCTAssertEqual(e as? TokenizerError, .unknownComponent(path: "normalizer.type", type: "FancyNormalizer"))
+            XCTAssertTrue("\(e)".contains("normalizer.type"))
+        }
+    }
+
+    func testMalformedTokenizerJSON() throws {
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: Array("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a b\"]}}".utf8))) { e in
+            guard case .invalidField(let path, _)? = e as? TokenizerError else { return XCTFail("\(e)") }
+            XCTAssertEqual(path, "model.merges[0]")
+        }
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: Array("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": \"x\"}}}".utf8))) { e in
+            guard case .invalidField(let path, _)? = e as? TokenizerError else { return XCTFail("\(e)") }
+            XCTAssertEqual(path, "model.vocab.a")
+        }
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: Array("{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", -1.0]], \"unk_id\": 7}}".utf8)))
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: Array("{\"normalizer\": null}".utf8))) { e in
+            XCTAssertEqual(e as? TokenizerError, .invalidField(path: "model", reason: "missing"))
+        }
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: Array("{\"model\": {".utf8))) { e in
+            guard case .malformedJSON? = e as? TokenizerError else { return XCTFail("\(e)") }
+        }
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: [0xFF, 0x00]))
+        let tok = try Fixtures.tokenizer("minilm")
+        XCTAssertThrowsError(try tok.decode([999_999])) { e in XCTAssertEqual(e as? TokenizerError, .unknownID(999_999)) }
+    }
+}
