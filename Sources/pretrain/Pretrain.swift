@@ -17,5 +17,6 @@ struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
         abstract: "Pretrain and fine-tune BERT-family encoders on a CPU.",
-        subcommands: [BenchCommand.self, TokenizerCommand.self])
+        subcommands: [BenchCommand.self, TokenizerCommand.self, ParamsCommand.self, FillMaskCommand.self,
+                      EmbedCommand.self, DetectReplacedCommand.self])
 }

@@ -1,0 +1,225 @@
+import ArgumentParser
+import Foundation
+import Models
+import Tokenizers
+
+/// TEXT, or --input FILE with one text per line.
+struct TextInputOptions: ParsableArguments {
+    @Option(help: "File with one text per line (each line taken literally).")
+    var input: String?
+
+    @Argument(help: "The text (when --input is not given).")
+    var text: String?
+
+    @Option(help: "Texts per forward pass.")
+    var batchSize: Int = 32
+
+    func validate() throws {
+        if (text == nil) == (input == nil) { throw ValidationError("give either TEXT or --input FILE") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func texts() throws -> [String] {
+        if let input { return try TextFiles.lines(input) }
+        return [text!]
+    }
+}
+
+/// A model folder (config.json + model.safetensors + tokenizer.json) ready to run.
+struct LoadedModel {
+    let model: PretrainingModel
+    let tokenizer: Tokenizer
+    let folder: URL
+
+    init(_ path: String, heads: HeadSet? = nil) throws {
+        let folder = URL(fileURLWithPath: path)
+        self.folder = folder
+        model = try PretrainingModel.load(folder: folder, heads: heads)
+        let tokenizerPath = ["tokenizer.json", "vocab.txt"].map { folder.appendingPathComponent($0).path }
+            .first { FileManager.default.fileExists(atPath: $0) }
+        guard let tokenizerPath else { throw ModelError.missingFile(folder.appendingPathComponent("tokenizer.json").path) }
+        tokenizer = try Tokenizer.load(path: tokenizerPath)
+        if tokenizer.vocabularySize > model.config.vocabSize {
+            throw ModelError.invalidConfiguration(
+                "the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(model.config.vocabSize); they do not belong together")
+        }
+    }
+
+    /// The longest sequence the model takes.
+    var maxLength: Int { model.config.maxPositions - model.config.positionOffset }
+
+    /// Encodes texts (truncated to `maxLength`), padded to the longest into one batch.
+    func batch(_ texts: [String], maxLength limit: Int? = nil) throws -> (EncoderInput, [Encoding]) {
+        let encodings = try tokenizer.encodeBatch(texts, truncation: .some(TruncationParams(maxLength: min(limit ?? maxLength, maxLength))),
+                                                  padding: .some(nil))
+        let length = max(1, encodings.map(\.count).max() ?? 1)
+        var ids: [Int32] = [], types: [Int32] = [], mask: [Float] = []
+        for e in encodings {
+            let pad = length - e.count
+            ids += e.ids.map { Int32($0) } + [Int32](repeating: Int32(model.config.padTokenId), count: pad)
+            types += e.typeIDs.map { Int32($0) } + [Int32](repeating: 0, count: pad)
+            mask += [Float](repeating: 1, count: e.count) + [Float](repeating: 0, count: pad)
+        }
+        return (EncoderInput(ids: ids, tokenTypes: types, attentionMask: mask, batch: encodings.count, length: length), encodings)
+    }
+}
+
+/// Writes one JSON object per line to standard output.
+func printJSONLine(_ object: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+/// `pretrain params`: parameter counts of a preset or config.json, by part.
+struct ParamsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "params", abstract: "Count a model's parameters: embeddings, encoder, pooler, heads.")
+
+    @Option(help: "A preset (\(EncoderConfiguration.presetNames.joined(separator: ", "))) or a config.json / model folder.")
+    var config: String
+
+    @Flag(help: "Print {\"total\", \"embeddings\", \"encoder\", \"pooler\", \"heads\", \"backbone\"} as JSON.")
+    var json = false
+
+    func run() throws {
+        let c = try EncoderConfiguration.resolve(config)
+        let heads = HeadSet.pretraining(c.family)
+        let n = ParameterCount(config: c, heads: heads)
+        if json {
+            try printJSONLine(["total": n.total, "embeddings": n.embeddings, "encoder": n.encoder, "pooler": n.pooler,
+                               "heads": n.heads, "backbone": n.backbone])
+            return
+        }
+        func m(_ x: Int) -> String { String(format: "%12d  (%.2fM)", x, Double(x) / 1e6) }
+        print("\(config): \(c.family.rawValue) L\(c.layers) H\(c.hiddenSize) A\(c.heads) I\(c.intermediateSize) E\(c.embeddingSize) V\(c.vocabSize), sharing \(c.sharing.rawValue)")
+        print("embeddings \(m(n.embeddings))   tables V·E + P·E + T·E, LayerNorm\(c.embeddingSize != c.hiddenSize || c.family == .albert ? ", E→H projection" : "")")
+        print("encoder    \(m(n.encoder))   distinct layer parameters")
+        print("pooler     \(m(n.pooler))")
+        print("heads      \(m(n.heads))   \(ArchitectureName.name(family: c.family, heads: heads)) heads (decoder tied to the embeddings)")
+        print("backbone   \(m(n.backbone))   = embeddings + encoder + pooler (Hugging Face's …Model)")
+        print("total      \(m(n.total))")
+    }
+}
+
+/// `pretrain fill-mask`: the most likely tokens at each mask position.
+struct FillMaskCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fill-mask", abstract: "Predict the tokens behind [MASK] / <mask> with a masked-LM model folder.")
+
+    @Option(help: "Model folder: config.json, model.safetensors, tokenizer.json.")
+    var model: String
+
+    @Option(help: "Predictions per mask.")
+    var topK: Int = 5
+
+    @Flag(help: "One JSON object per line: {\"masks\": [{\"position\", \"top_ids\", \"top_tokens\", \"top_probs\"}]}.")
+    var json = false
+
+    @OptionGroup var inputs: TextInputOptions
+
+    func run() throws {
+        let loaded = try LoadedModel(model, heads: [.maskedLM])
+        guard let head = loaded.model.maskedLM else { throw ModelError.invalidConfiguration("\(model) has no masked-LM head") }
+        guard let maskID = loaded.tokenizer.id(of: "[MASK]") ?? loaded.tokenizer.id(of: "<mask>") else {
+            throw ModelError.invalidConfiguration("the tokenizer has no [MASK] or <mask> token")
+        }
+        let texts = try inputs.texts()
+        for start in stride(from: 0, to: texts.count, by: inputs.batchSize) {
+            let chunk = Array(texts[start..<min(texts.count, start + inputs.batchSize)])
+            let (input, encodings) = try loaded.batch(chunk)
+            var positions: [Int32] = []
+            for (b, e) in encodings.enumerated() {
+                for (t, id) in e.ids.enumerated() where id == maskID { positions.append(Int32(b * input.length + t)) }
+            }
+            let tape = Tape(recording: false)
+            let hidden = try loaded.model.encoder(input, training: false, tape: tape).hidden
+            let logits = positions.isEmpty ? nil : try head(hidden, positions: positions, tape: tape).value
+            var row = 0
+            for (b, e) in encodings.enumerated() {
+                var masks: [[String: Any]] = []
+                for (t, id) in e.ids.enumerated() where id == maskID {
+                    let v = loaded.model.config.vocabSize
+                    let scores = Array(UnsafeBufferPointer(start: logits!.data + row * v, count: v))
+                    row += 1
+                    let mx = scores.max()!
+                    let total = scores.reduce(0.0) { $0 + exp(Double($1 - mx)) }
+                    let top = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(topK)
+                    masks.append(["position": t, "top_ids": Array(top),
+                                  "top_tokens": top.map { loaded.tokenizer.token(of: $0) ?? "" },
+                                  "top_probs": top.map { exp(Double(scores[$0] - mx)) / total }])
+                }
+                _ = b
+                if json {
+                    try printJSONLine(["masks": masks])
+                } else {
+                    print(chunk[b])
+                    for m in masks {
+                        let pairs = zip(m["top_tokens"] as! [String], m["top_probs"] as! [Double]).map { String(format: "%@ %.3f", $0, $1) }
+                        print("  [\(m["position"]!)] " + pairs.joined(separator: ", "))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `pretrain embed`: sentence embeddings, pooled as the folder's sentence-transformers files say.
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed", abstract: "Sentence embeddings: one JSON object {\"embedding\": [...]} per text.")
+
+    @Option(help: "Model folder (e.g. a sentence-transformers model such as all-MiniLM-L6-v2).")
+    var model: String
+
+    @OptionGroup var inputs: TextInputOptions
+
+    func run() throws {
+        let loaded = try LoadedModel(model, heads: [])
+        let pooling = try SentencePooling.load(folder: loaded.folder)
+        let texts = try inputs.texts()
+        for start in stride(from: 0, to: texts.count, by: inputs.batchSize) {
+            let chunk = Array(texts[start..<min(texts.count, start + inputs.batchSize)])
+            let (input, _) = try loaded.batch(chunk, maxLength: pooling.maxSequenceLength)
+            let hidden = try loaded.model.encoder(input, training: false, tape: Tape(recording: false)).hidden.value
+            let vectors = pooling.pool(hidden: hidden, mask: Tensor(input.attentionMask!, shape: [input.batch, input.length]))
+            let h = loaded.model.config.hiddenSize
+            for b in 0..<chunk.count {
+                try printJSONLine(["embedding": vectors[b * h..<(b + 1) * h].map { Double($0) }])
+            }
+        }
+    }
+}
+
+/// `pretrain detect-replaced`: ELECTRA's discriminator, one logit per token.
+struct DetectReplacedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect-replaced", abstract: "Score each token as original or replaced with an ELECTRA discriminator.")
+
+    @Option(help: "ELECTRA discriminator folder (ElectraForPreTraining).")
+    var model: String
+
+    @Flag(help: "One JSON object per line: {\"tokens\", \"logits\", \"replaced\"}, specials included.")
+    var json = false
+
+    @OptionGroup var inputs: TextInputOptions
+
+    func run() throws {
+        let loaded = try LoadedModel(model, heads: [.replacedToken])
+        guard let head = loaded.model.replacedToken else { throw ModelError.invalidConfiguration("\(model) is not an ELECTRA discriminator") }
+        let texts = try inputs.texts()
+        for start in stride(from: 0, to: texts.count, by: inputs.batchSize) {
+            let chunk = Array(texts[start..<min(texts.count, start + inputs.batchSize)])
+            let (input, encodings) = try loaded.batch(chunk)
+            let tape = Tape(recording: false)
+            let logits = head(try loaded.model.encoder(input, training: false, tape: tape).hidden, tape: tape).value
+            for (b, e) in encodings.enumerated() {
+                let row = (0..<e.count).map { Double(logits.data[b * input.length + $0]) }
+                if json {
+                    try printJSONLine(["tokens": e.tokens, "logits": row, "replaced": row.map { $0 > 0 }])
+                } else {
+                    print(zip(e.tokens, row).map { $1 > 0 ? "[\($0)]" : $0 }.joined(separator: " "))
+                }
+            }
+        }
+    }
+}
