@@ -93,7 +93,7 @@ public struct ConfigFile: Equatable {
             hiddenGroups: isAlbert ? try r.int("num_hidden_groups") ?? 1 : 1,
             innerGroupNum: isAlbert ? try r.int("inner_group_num") ?? 1 : 1,
             pooler: family != .electra,
-            causal: try r.bool("is_decoder") ?? false)
+            causal: try r.peekBool("is_decoder") ?? false)
         if let sharing = try r.string("cross_layer_sharing") {
             guard let s = EncoderConfiguration.Sharing(rawValue: sharing) else {
                 throw ConfigError.invalidValue(key: "cross_layer_sharing", reason: "'\(sharing)' is not one of none, all, attention, ffn")
@@ -149,7 +149,7 @@ public struct ConfigFile: Equatable {
             if c.family == .albert {
                 set("num_hidden_groups", .int(c.hiddenGroups)); set("inner_group_num", .int(c.innerGroupNum))
             }
-            if c.causal { set("is_decoder", .bool(true)) }
+            if c.causal || out["is_decoder"] != nil { set("is_decoder", .bool(c.causal)) }
             let defaultSharing: EncoderConfiguration.Sharing = c.family == .albert ? .all : .none
             if c.sharing != defaultSharing {
                 set("cross_layer_sharing", .string(c.sharing.rawValue))
@@ -208,6 +208,15 @@ struct KeyReader {
 
     mutating func bool(_ key: String) throws -> Bool? {
         consume(key)
+        switch values[key] {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        default: throw ConfigError.wrongType(key: key, expected: "true or false")
+        }
+    }
+
+    /// Reads a flag but leaves it among the extras (it is written back as it was).
+    func peekBool(_ key: String) throws -> Bool? {
         switch values[key] {
         case nil, .null?: return nil
         case .bool(let b)?: return b

@@ -165,7 +165,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             tensors[name] = SafeTensorInfo(dtype: dtype, shape: shape, byteRange: offsets[0]..<offsets[1])
         }
-        let ordered = tensors.sorted { $0.value.byteRange.lowerBound < $1.value.byteRange.lowerBound }
+        // Empty tensors occupy no bytes and may sit anywhere.
+        let ordered = tensors.filter { !$0.value.byteRange.isEmpty }.sorted { $0.value.byteRange.lowerBound < $1.value.byteRange.lowerBound }
         for (a, b) in zip(ordered, ordered.dropFirst()) where a.value.byteRange.upperBound > b.value.byteRange.lowerBound {
             throw SafeTensorsError.overlapping(path: path, first: a.key, second: b.key)
         }
