@@ -223,3 +223,36 @@ struct DetectReplacedCommand: ParsableCommand {
         }
     }
 }
+
+/// `pretrain init`: a randomly initialised model folder (as transformers initialises: N(0, 0.02²)
+/// weights, zero biases, unit LayerNorm), ready to pretrain or to load in transformers.
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Write a randomly initialised model folder (config.json + model.safetensors).")
+
+    @Option(help: "A preset or a config.json / model folder.")
+    var config: String
+
+    @Option(help: "Heads: pretraining (the family's own: BERT MLM+NSP, ALBERT MLM+SOP, ELECTRA RTD, others MLM), mlm, or none.")
+    var heads: String = "pretraining"
+
+    @Option(help: "Random seed for the initial weights.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    func run() throws {
+        let c = try EncoderConfiguration.resolve(config)
+        let set: HeadSet
+        switch heads {
+        case "pretraining": set = .pretraining(c.family)
+        case "mlm": set = [.maskedLM]
+        case "none": set = []
+        default: throw ValidationError("--heads must be pretraining, mlm or none")
+        }
+        let model = try PretrainingModel(config: c, heads: set, seed: seed)
+        try model.save(folder: URL(fileURLWithPath: out))
+        print("wrote \(model.architecture) (\(model.parameterCount) parameters) to \(out)")
+    }
+}

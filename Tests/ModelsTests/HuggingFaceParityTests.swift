@@ -60,6 +60,19 @@ final class HuggingFaceParityTests: XCTestCase {
     func testELECTRAGenerator() throws { try check("electra-generator") }
     func testDistilBERT() throws { try check("distilbert") }
 
+    /// Folders written by `pretrain init` load in transformers with no missing or unexpected keys
+    /// and give the same outputs there (scripts/fixtures/check_saved_models.py recorded them).
+    func testModelsSavedHereGiveTheSameOutputsInTransformers() throws {
+        for name in ["bert", "roberta", "albert", "electra", "distilbert"] {
+            let folder = Self.fixture("saved-by-us/\(name)")
+            struct Info: Decodable { let loading_info: [String: [String]] }
+            let info = try JSONDecoder().decode(Info.self, from: Data(contentsOf: folder.appendingPathComponent("expected.json")))
+            XCTAssertEqual(info.loading_info["missing_keys"], [], name)
+            XCTAssertEqual(info.loading_info["unexpected_keys"], [], name)
+            try check("saved-by-us/\(name)")
+        }
+    }
+
     func testALBERTFixtureReallySharesLayers() throws {
         let model = try PretrainingModel.load(folder: Self.fixture("albert"))
         XCTAssertEqual(model.encoder.layers.count, 8, "4 layers × 2 inner layers")
