@@ -39,6 +39,9 @@ public enum OptimizerError: Error, CustomStringConvertible {
 public class AdamMoments {
     public let parameters: [Parameter]
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    /// When true, `step` zeroes each gradient as it consumes it, saving the separate pass of
+    /// `zeroGradients()` over every parameter.
+    public var clearsGradients = false
     public private(set) var stepCount = 0
     let firstMoments: [Tensor]
     let secondMoments: [Tensor]
@@ -86,13 +89,14 @@ public final class AdamW: AdamMoments, Optimizer {
     public func step(lr: Float) {
         let (bc1, bc2) = advance()
         let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
-        let (b1, b2, eps) = (beta1, beta2, eps)
+        let (b1, b2, eps, clear) = (beta1, beta2, eps, clearsGradients)
         for (i, p) in parameters.enumerated() where p.requiresGradient {
             let decay: Float = DecayRule.decays(p) ? 1 - lr * weightDecay : 1
             let w = p.value.data, g = p.gradient.data, m = firstMoments[i].data, v = secondMoments[i].data
             parallelFor(p.value.count, grain: 1 << 14) { range in
                 for j in range {
                     let gj = g[j]
+                    if clear { g[j] = 0 }
                     w[j] *= decay
                     m[j] = b1 * m[j] + (1 - b1) * gj
                     v[j] = b2 * v[j] + (1 - b2) * gj * gj
@@ -113,7 +117,7 @@ public final class LAMB: AdamMoments, Optimizer {
 
     public func step(lr: Float) {
         let (bc1, bc2) = advance()
-        let (b1, b2, eps) = (beta1, beta2, eps)
+        let (b1, b2, eps, clear) = (beta1, beta2, eps, clearsGradients)
         for (i, p) in parameters.enumerated() where p.requiresGradient {
             let adaptive = DecayRule.decays(p)
             let lambda: Float = adaptive ? weightDecay : 0
@@ -124,6 +128,7 @@ public final class LAMB: AdamMoments, Optimizer {
             parallelFor(n, grain: 1 << 14) { range in
                 for j in range {
                     let gj = g[j]
+                    if clear { g[j] = 0 }
                     m[j] = b1 * m[j] + (1 - b1) * gj
                     v[j] = b2 * v[j] + (1 - b2) * gj * gj
                     r[j] = (m[j] / bc1) / ((v[j] / bc2).squareRoot() + eps) + lambda * w[j]

@@ -90,6 +90,7 @@ struct TrainBench: ParsableCommand {
         let config = options.config.config
         let model = try PretrainingModel(config: config, heads: [.maskedLM], seed: 1)
         let optimizer = AdamW(parameters: model.parameters, weightDecay: 0.01)
+        optimizer.clearsGradients = true
         let (input, positions, labels) = options.makeBatch(vocab: config.vocabSize, seed: 2)
         var lastLoss: Float = 0
         func step(_ index: Int) throws {
@@ -100,7 +101,6 @@ struct TrainBench: ParsableCommand {
             lastLoss = loss.value.scalar
             try tape.backward(loss)
             optimizer.step(lr: 1e-4)
-            model.zeroGradients()
         }
         for i in 0..<2 { try step(i) }
         let start = DispatchTime.now().uptimeNanoseconds

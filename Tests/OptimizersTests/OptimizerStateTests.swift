@@ -63,6 +63,26 @@ final class OptimizerStateTests: XCTestCase {
         try checkRoundTrip("LAMB") { LAMB(parameters: $0, beta1: 0.9, beta2: 0.999, eps: 1e-6, weightDecay: 0.01) }
     }
 
+    /// `clearsGradients` gives the same update as a separate `zeroGradient()` and leaves zeros.
+    func testClearingGradientsInsideTheStepChangesNothingElse() throws {
+        for makeOptimizer in [{ AdamW(parameters: $0) as AdamMoments & Optimizer }, { LAMB(parameters: $0) }] as [([Parameter]) -> AdamMoments & Optimizer] {
+            let a = makeParameters(seed: 4), b = clone(a)
+            let plain = makeOptimizer(a), clearing = makeOptimizer(b)
+            clearing.clearsGradients = true
+            for s in 0..<3 {
+                setGradients(a, step: s)
+                setGradients(b, step: s)
+                plain.step(lr: 1e-2)
+                for p in a { p.zeroGradient() }
+                clearing.step(lr: 1e-2)
+                for (x, y) in zip(a, b) {
+                    XCTAssertEqual(x.value.scalars, y.value.scalars)
+                    XCTAssertTrue(y.gradient.scalars.allSatisfy { $0 == 0 })
+                }
+            }
+        }
+    }
+
     func testMissingStateThrows() throws {
         let params = makeParameters(seed: 2)
         let optimizer = AdamW(parameters: params)
