@@ -54,3 +54,11 @@ extension EncoderConfiguration {
         return g
     }
 }
+
+extension EncoderConfiguration {
+    /// The preset called `name` (one of `presetNames`); unlike `resolve(_:)` it never reads a file.
+    public static func preset(_ name: String) throws -> EncoderConfiguration {
+        guard let preset = presets[name] else { throw ConfigError.unknownPreset(name) }
+        return preset
+    }
+}

@@ -27,7 +27,7 @@ public final class TensorStorage: @unchecked Sendable {
             }
         }
         pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
-        if zeroed { pointer.initialize(repeating: 0, count: count) }
+        if zeroed { TensorStorage.zero(pointer, count: count) }
         self.count = count
         owner = nil
     }
@@ -37,6 +37,18 @@ public final class TensorStorage: @unchecked Sendable {
         self.pointer = pointer
         self.count = count
         self.owner = owner
+    }
+
+    /// Zero-fills, split over threads for large blocks (gradient buffers are tens of MB).
+    static func zero(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        let block = 1 << 18
+        if count < 2 * block {
+            p.initialize(repeating: 0, count: count)
+            return
+        }
+        parallelFor((count + block - 1) / block) { range in
+            for b in range { (p + b * block).initialize(repeating: 0, count: min(block, count - b * block)) }
+        }
     }
 
     deinit {
@@ -223,8 +235,10 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         return t
     }
 
-    /// Sets every element to `value`.
-    public func fill(_ value: Float) { data.update(repeating: value, count: count) }
+    /// Sets every element to `value` (in parallel for large tensors).
+    public func fill(_ value: Float) {
+        if value == 0 && value.sign == .plus { TensorStorage.zero(data, count: count) } else { data.update(repeating: value, count: count) }
+    }
 
     /// Copies `other`'s elements into this tensor (same element count).
     public func assign(_ other: Tensor) {

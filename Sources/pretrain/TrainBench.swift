@@ -7,13 +7,7 @@ import Models
 enum BenchPreset: String, ExpressibleByArgument, CaseIterable {
     case tiny, mini, small
 
-    var config: EncoderConfiguration {
-        switch self {
-        case .tiny: return EncoderConfiguration(hiddenSize: 128, layers: 2, heads: 2, intermediateSize: 512)
-        case .mini: return EncoderConfiguration(hiddenSize: 256, layers: 4, heads: 4, intermediateSize: 1024)
-        case .small: return EncoderConfiguration(hiddenSize: 512, layers: 4, heads: 8, intermediateSize: 2048)
-        }
-    }
+    var config: EncoderConfiguration { EncoderConfiguration.presets[rawValue]! }
 
     var batchSize: Int { self == .small ? 16 : 32 }
 }

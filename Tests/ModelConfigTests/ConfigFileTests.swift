@@ -98,4 +98,18 @@ final class ConfigFileTests: XCTestCase {
         let small = try EncoderConfiguration.resolve("electra-small").electraGenerator()
         XCTAssertEqual([small.hiddenSize, small.heads, small.intermediateSize], [64, 1, 256])
     }
+
+    func testPresetSizes() throws {
+        func shape(_ n: String) throws -> [Int] { let c = try EncoderConfiguration.preset(n); return [c.layers, c.hiddenSize, c.heads, c.intermediateSize, c.embeddingSize] }
+        XCTAssertEqual(try shape("bert-large"), [24, 1024, 16, 4096, 1024])
+        XCTAssertEqual(try shape("albert-xlarge"), [24, 2048, 32, 8192, 128])
+        XCTAssertEqual(try shape("electra-small"), [12, 256, 4, 1024, 128])
+        XCTAssertEqual(try shape("tiny"), [2, 128, 2, 512, 128])
+        XCTAssertEqual(try shape("mini"), [4, 256, 4, 1024, 256])
+        XCTAssertEqual(try shape("small"), [4, 512, 8, 2048, 512])
+        XCTAssertThrowsError(try EncoderConfiguration.preset("bert-huge"))
+        let c = try EncoderConfiguration.preset("roberta-base")
+        XCTAssertEqual([c.vocabSize, c.maxPositions, c.positionOffset, c.padTokenId, c.typeVocabSize], [50265, 514, 2, 1, 1])
+        XCTAssertEqual(try ConfigFile.parse(ConfigFile(encoder: c, architectures: ["RobertaForMaskedLM"]).data()).encoder, c)
+    }
 }
