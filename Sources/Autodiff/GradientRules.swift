@@ -72,9 +72,29 @@ extension Tape {
                 }
             }
 
-        case let .attention(q, k, v, shape, probabilities, p, key):
-            AttentionKernel.backward(dq: buffer(q), dk: buffer(k), dv: buffer(v), dout: g, probabilities: probabilities.data,
-                                     q: q.value.data, k: k.value.data, v: v.value.data, shape: shape, dropout: p, key: key)
+        case let .linearConcatenated(x, weights, biases, packed):
+            let (n, cin, total) = (x.value.rowCount, x.value.lastDimension, packed.shape[0])
+            if let dx = buffer(x) {
+                MatmulKernel.forward(dx, g, packed.data, m: n, n: cin, k: total, accumulate: true)
+            }
+            // Packed weight and bias gradients, then each block into its own parameter.
+            let dPacked = Tensor(zeros: [total, cin]), dBias = Tensor(zeros: [total])
+            MatmulKernel.forward(dPacked.data, g, x.value.data, m: total, n: cin, k: n, transposeA: true)
+            Reduce.sumRows(g, rows: n, columns: total, into: dBias.data)
+            var row = 0
+            for (w, b) in zip(weights, biases) {
+                if let dw = buffer(w) { Elementwise.accumulate(dw, dPacked.data + row * cin, count: w.value.count) }
+                if let db = buffer(b) { Elementwise.addInPlace(db, dBias.data + row, count: b.value.count) }
+                row += w.shape[0]
+            }
+
+        case let .attention(q, k, v, shape, probabilities, p, key, packed):
+            let c = shape.channels
+            let offsets = packed ? (0, c, 2 * c) : (0, 0, 0)
+            AttentionKernel.backward(dq: buffer(q).map { $0 + offsets.0 }, dk: buffer(k).map { $0 + offsets.1 },
+                                     dv: buffer(v).map { $0 + offsets.2 }, dout: g, probabilities: probabilities.data,
+                                     q: q.value.data + offsets.0, k: k.value.data + offsets.1, v: v.value.data + offsets.2,
+                                     shape: shape, dropout: p, key: key)
 
         case let .crossEntropy(logits, targets, lse, normalizer):
             if let dl = buffer(logits) {

@@ -33,8 +33,12 @@ enum Op {
     case dropout(Variable, probability: Float, key: UInt64)
     /// out (N,C) = table[indices] (embedding lookup, or picking masked rows)
     case gather(table: Variable, indices: [Int32])
-    /// fused multi-head attention; keeps the probabilities (B,H,T,S)
-    case attention(q: Variable, k: Variable, v: Variable, shape: AttentionShape, probabilities: Tensor, dropout: Float, key: UInt64)
+    /// out (N, ΣCoutᵢ) = x · [W₁; W₂; …]ᵀ + [b₁; b₂; …]: several projections of one input as one
+    /// matrix product (Q, K and V); keeps the packed weight
+    case linearConcatenated(x: Variable, weights: [Variable], biases: [Variable], packedWeight: Tensor)
+    /// fused multi-head attention; keeps the probabilities (B,H,T,S). When `packed`, q, k and v
+    /// are one (B,T,3C) variable whose column blocks are Q, K, V.
+    case attention(q: Variable, k: Variable, v: Variable, shape: AttentionShape, probabilities: Tensor, dropout: Float, key: UInt64, packed: Bool)
     /// scalar = Σ CE(logits (M,V), targets) / normalizer; keeps logsumexp (M)
     case crossEntropy(logits: Variable, targets: [Int32], logSumExp: Tensor, normalizer: Float)
     /// scalar = Σ w·BCE(σ(logits), targets) / normalizer
@@ -69,6 +73,7 @@ enum Op {
         case .layerNorm: return "layerNorm"
         case .dropout: return "dropout"
         case .gather: return "gather"
+        case .linearConcatenated: return "linearConcatenated"
         case .attention: return "attention"
         case .crossEntropy: return "crossEntropy"
         case .bceWithLogits: return "bceWithLogits"

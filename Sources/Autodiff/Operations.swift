@@ -18,6 +18,29 @@ extension Tape {
         return record(.linear(x: x, weight: weight, bias: bias), out, bias.map { [x, weight, $0] } ?? [x, weight])
     }
 
+    /// x (…,Cin) projected by several (Coutᵢ,Cin) weights at once → (…, ΣCoutᵢ), the outputs
+    /// side by side: one matrix product instead of several (Q, K and V of attention).
+    public func linear(_ x: Variable, weights: [Variable], biases: [Variable]) -> Variable {
+        let cin = x.value.lastDimension
+        precondition(!weights.isEmpty && weights.count == biases.count, "linear: one bias per weight")
+        precondition(weights.allSatisfy { $0.value.rank == 2 && $0.shape[1] == cin }, "linear: weights \(weights.map(\.shape)) for inputs of width \(cin)")
+        let total = weights.reduce(0) { $0 + $1.shape[0] }
+        let packed = Tensor(uninitialized: [total, cin]), bias = Tensor(uninitialized: [total])
+        var row = 0
+        for (w, b) in zip(weights, biases) {
+            precondition(b.shape == [w.shape[0]], "linear: bias \(b.shape) for weight \(w.shape)")
+            (packed.data + row * cin).update(from: w.value.data, count: w.value.count)
+            (bias.data + row).update(from: b.value.data, count: b.value.count)
+            row += w.shape[0]
+        }
+        var shape = x.shape
+        shape[shape.count - 1] = total
+        let out = Tensor(uninitialized: shape)
+        LinearKernel.forward(out.data, x.value.data, weight: packed.data, bias: bias.data,
+                             rows: x.value.rowCount, inFeatures: cin, outFeatures: total)
+        return record(.linearConcatenated(x: x, weights: weights, biases: biases, packedWeight: packed), out, [x] + weights + biases)
+    }
+
     /// op(a) · op(b) over the last two axes; leading axes of `a` are a batch, and `b` is either
     /// batched the same way or a single (rank-2) matrix shared by every batch entry.
     public func matmul(_ a: Variable, _ b: Variable, transposeA: Bool = false, transposeB: Bool = false) -> Variable {
@@ -173,17 +196,40 @@ extension Tape {
         let s = k.shape[1]
         precondition(k.shape[0] == b && k.shape[2] == c && c % heads == 0, "attention: \(c) channels, \(heads) heads, k \(k.shape)")
         precondition(keyMask == nil || keyMask!.count == b * s, "attention: key mask must be (B,S) = (\(b),\(s))")
-        let perBatch = additiveMask.map { $0.count == b * t * s } ?? false
-        precondition(additiveMask == nil || perBatch || additiveMask!.count == t * s, "attention: additive mask must be (T,S) or (B,T,S)")
+        precondition(additiveMask == nil || additiveMask!.count == b * t * s || additiveMask!.count == t * s,
+                     "attention: additive mask must be (T,S) or (B,T,S)")
         let shape = AttentionShape(batch: b, queries: t, keys: s, heads: heads, headDim: c / heads)
+        return attention(q, k, v, shape: shape, packed: false, keyMask: keyMask, causal: causal, additiveMask: additiveMask, dropout: p)
+    }
+
+    /// Self-attention on a packed projection qkv (B,T,3C) whose column blocks are Q, K and V
+    /// (see ``linear(_:weights:biases:)``); masks and dropout as in ``attention(query:key:value:heads:keyMask:causal:additiveMask:dropout:)``.
+    public func attention(packed qkv: Variable, heads: Int, keyMask: Tensor? = nil, causal: Bool = false,
+                          additiveMask: Tensor? = nil, dropout p: Float = 0) -> Variable {
+        precondition(qkv.value.rank == 3 && qkv.shape[2] % 3 == 0 && (qkv.shape[2] / 3) % heads == 0,
+                     "attention: packed qkv \(qkv.shape) for \(heads) heads")
+        let (b, t, c) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
+        precondition(keyMask == nil || keyMask!.count == b * t, "attention: key mask must be (B,T) = (\(b),\(t))")
+        precondition(additiveMask == nil || additiveMask!.count == b * t * t || additiveMask!.count == t * t,
+                     "attention: additive mask must be (T,T) or (B,T,T)")
+        let shape = AttentionShape(batch: b, queries: t, keys: t, heads: heads, headDim: c / heads, inputStride: 3 * c)
+        return attention(qkv, qkv, qkv, shape: shape, packed: true, keyMask: keyMask, causal: causal, additiveMask: additiveMask, dropout: p)
+    }
+
+    func attention(_ q: Variable, _ k: Variable, _ v: Variable, shape: AttentionShape, packed: Bool,
+                   keyMask: Tensor?, causal: Bool, additiveMask: Tensor?, dropout p: Float) -> Variable {
+        let (b, t, s, c) = (shape.batch, shape.queries, shape.keys, shape.channels)
         let out = Tensor(uninitialized: [b, t, c])
-        let probabilities = Tensor(uninitialized: [b, heads, t, s])
+        let probabilities = Tensor(uninitialized: [b, shape.heads, t, s])
         let key = p > 0 ? random.next() : 0
         let masks = AttentionMasks(keyMask: keyMask.map { UnsafePointer($0.data) }, causal: causal,
-                                   additive: additiveMask.map { UnsafePointer($0.data) }, additivePerBatch: perBatch)
-        AttentionKernel.forward(out.data, probabilities: probabilities.data, q: q.value.data, k: k.value.data, v: v.value.data,
-                                shape: shape, masks: masks, dropout: p, key: key)
-        return record(.attention(q: q, k: k, v: v, shape: shape, probabilities: probabilities, dropout: p, key: key), out, [q, k, v])
+                                   additive: additiveMask.map { UnsafePointer($0.data) },
+                                   additivePerBatch: additiveMask.map { $0.count == b * t * s } ?? false)
+        let offsets = packed ? (0, c, 2 * c) : (0, 0, 0)
+        AttentionKernel.forward(out.data, probabilities: probabilities.data, q: q.value.data + offsets.0, k: k.value.data + offsets.1,
+                                v: v.value.data + offsets.2, shape: shape, masks: masks, dropout: p, key: key)
+        return record(.attention(q: q, k: k, v: v, shape: shape, probabilities: probabilities, dropout: p, key: key, packed: packed),
+                      out, packed ? [q] : [q, k, v])
     }
 
     // MARK: losses (scalars)

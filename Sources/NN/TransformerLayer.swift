@@ -106,9 +106,11 @@ public final class AttentionBlock: Module {
 
     /// x (B,T,H) → LayerNorm(x + dropout(Attention(x)·Wₒ))
     public func callAsFunction(_ x: Variable, masking: AttentionMasking, hiddenDropout: Float, attentionDropout: Float, tape: Tape) -> Variable {
-        let context = tape.attention(
-            query: query(x, tape: tape), key: key(x, tape: tape), value: value(x, tape: tape), heads: heads,
-            keyMask: masking.keyMask, causal: masking.causal, additiveMask: masking.additive, dropout: attentionDropout)
+        // Q, K and V as one matrix product, read in place by the fused attention.
+        let qkv = tape.linear(x, weights: [query, key, value].map { tape.parameter($0.weight) },
+                              biases: [query, key, value].map { tape.parameter($0.bias!) })
+        let context = tape.attention(packed: qkv, heads: heads, keyMask: masking.keyMask, causal: masking.causal,
+                                     additiveMask: masking.additive, dropout: attentionDropout)
         let attended = tape.dropout(output(context, tape: tape), probability: hiddenDropout)
         return norm(tape.add(attended, x), tape: tape)
     }

@@ -48,6 +48,21 @@ final class OpGradientTests: XCTestCase {
         }) { tape, v in tape.linear(v[0], weight: v[1], bias: v[2]) }
     }
 
+    func testLinearWithSeveralWeightsIsTheirConcatenation() throws {
+        var r = Random(31)
+        let (n, cin) = (r.int(3...9), r.int(5...13))
+        let outs = [r.int(2...7), r.int(3...9), r.int(1...5)]
+        let inputs = [r.tensor([n, cin])] + outs.map { r.tensor([$0, cin]) } + outs.map { r.tensor([$0]) }
+        try GradientCheck().run("linear concatenated", inputs: inputs, reference: { x in
+            let parts = outs.indices.map { p -> [Double] in
+                var o = Self.matmul64(x[0], x[1 + p], m: n, n: outs[p], k: cin, ta: false, tb: true)
+                for i in 0..<n { for j in 0..<outs[p] { o[i * outs[p] + j] += x[4 + p][j] } }
+                return o
+            }
+            return (0..<n).flatMap { i in outs.indices.flatMap { p in Array(parts[p][i * outs[p]..<(i + 1) * outs[p]]) } }
+        }) { tape, v in tape.linear(v[0], weights: Array(v[1...3]), biases: Array(v[4...6])) }
+    }
+
     func testMatmulAllTransposeCases() throws {
         var r = Random(2)
         for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
@@ -241,6 +256,18 @@ final class OpGradientTests: XCTestCase {
         }) { tape, v in
             tape.attention(query: v[0], key: v[1], value: v[2], heads: heads, keyMask: Tensor(mask, shape: [b, t]))
         }
+    }
+
+    func testPackedAttentionReadsQKVBlocksInPlace() throws {
+        var r = Random(32)
+        let (b, t, heads, dim) = (2, 5, 2, 3)
+        let c = heads * dim
+        let mask: [Float] = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
+        try GradientCheck(gradientTolerance: 2e-4).run("attention packed", inputs: [r.tensor([b, t, 3 * c])], reference: { x in
+            let rows = Self.rows(x[0], 3 * c)
+            let q = rows.flatMap { Array($0[0..<c]) }, k = rows.flatMap { Array($0[c..<2 * c]) }, v = rows.flatMap { Array($0[2 * c..<3 * c]) }
+            return Self.attention64(q, k, v, b: b, t: t, s: t, heads: heads, dim: dim, keyMask: mask, causal: true, additive: nil)
+        }) { tape, v in tape.attention(packed: v[0], heads: heads, keyMask: Tensor(mask, shape: [b, t]), causal: true) }
     }
 
     func testCausalAttention() throws {
