@@ -31,6 +31,11 @@ public struct Encoding: Sendable, Equatable {
         public init(_ start: Int, _ end: Int) { self.start = start; self.end = end }
     }
 
+    mutating func reserve(_ n: Int) {
+        ids.reserveCapacity(n); typeIDs.reserveCapacity(n); tokens.reserveCapacity(n); offsets.reserveCapacity(n)
+        wordIDs.reserveCapacity(n); specialTokensMask.reserveCapacity(n); attentionMask.reserveCapacity(n); sequenceIDs.reserveCapacity(n)
+    }
+
     mutating func append(id: Int, typeID: Int, token: String, offset: Offset, wordID: Int?, special: Int, attention: Int = 1, sequence: Int?) {
         ids.append(id); typeIDs.append(typeID); tokens.append(token); offsets.append(offset)
         wordIDs.append(wordID); specialTokensMask.append(special); attentionMask.append(attention); sequenceIDs.append(sequence)

@@ -112,7 +112,15 @@ public final class Tokenizer: Sendable {
         config.preTokenizer?.preTokenize(&pre)
         var e = Encoding()
         let vocabTokens = config.model.vocabulary.tokens
-        for (w, split) in pre.splits.enumerated() {
+        // Take the splits out and release each one once tokenized, so that a very long input
+        // never holds all splits and the whole encoding at the same time.
+        var splits = pre.splits
+        pre.splits = []
+        let done = PreTokenizedString.Split(normalized: NormalizedString(scalars: []), tokens: nil)
+        e.reserve(splits.count + splits.count / 4)
+        for w in 0..<splits.count {
+            let split = splits[w]
+            splits[w] = done
             let toks = split.tokens ?? config.model.tokenize(split.normalized.scalars)
             for t in toks {
                 let (s, en) = split.normalized.originalRange(t.start..<t.end)
