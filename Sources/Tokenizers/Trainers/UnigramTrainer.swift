@@ -14,26 +14,47 @@ func trainUnigram(words: [(WordKey, Int)], options: TrainerOptions, specials: [S
     var chars = charCount.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
     if let limit = options.limitAlphabet, chars.count > limit { chars = Array(chars.prefix(limit)) }
     let charSet = Set(chars.map(\.key))
-    // Seeds: substrings by frequency × length.
-    var sub: [WordKey: Int] = [:]
-    for (w, c) in words {
+    // Seeds: substrings by frequency × length, counted under a 64-bit FNV-1a hash of their
+    // scalars (no allocation per substring); each hash keeps one occurrence to rebuild the piece.
+    var index = IntTable(capacity: 1 << 20)
+    var subCount: [Int] = [], subWord: [Int32] = [], subStart: [Int32] = [], subLen: [UInt8] = []
+    for (wi, (w, c)) in words.enumerated() {
         let s = w.scalars
         let n = s.count
         if n < 2 || n > 256 { continue }
         for i in 0..<n {
-            var j = i + 2
-            while j <= min(n, i + maxPieceLength) {
-                if s[j - 1] == metaspace { break }  // ▁ only at the start of a piece
-                sub[WordKey(scalars: Array(s[i..<j])), default: 0] += c
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            h = (h ^ UInt64(s[i])) &* 0x100_0000_01b3
+            var j = i + 1
+            while j < min(n, i + maxPieceLength) {
+                if s[j] == metaspace { break }  // ▁ only at the start of a piece
+                h = (h ^ UInt64(s[j])) &* 0x100_0000_01b3
                 j += 1
+                let key = h == UInt64.max ? h - 1 : h
+                let k = index.get(key)
+                if k >= 0 {
+                    subCount[Int(k)] += c
+                } else {
+                    index.set(key, Int32(subCount.count))
+                    subCount.append(c); subWord.append(Int32(wi)); subStart.append(Int32(i)); subLen.append(UInt8(j - i))
+                }
             }
         }
     }
     let seedSize = max(target * 8, 20_000)
-    var seeds = sub.filter { $0.value >= 2 }.map { ($0.key.scalars, $0.value) }
-    seeds.sort { $0.1 * $0.0.count != $1.1 * $1.0.count ? $0.1 * $0.0.count > $1.1 * $1.0.count : $0.0.lexicographicallyPrecedes($1.0) }
-    if seeds.count > seedSize { seeds.removeLast(seeds.count - seedSize) }
-    sub.removeAll()
+    var order = (0..<subCount.count).filter { subCount[$0] >= 2 }
+    order.sort { a, b in
+        let sa = subCount[a] * Int(subLen[a]), sb = subCount[b] * Int(subLen[b])
+        return sa != sb ? sa > sb : a < b
+    }
+    if order.count > seedSize { order.removeLast(order.count - seedSize) }
+    let seeds: [([UInt32], Int)] = order.map { k in
+        let w = words[Int(subWord[k])].0.scalars
+        let st = Int(subStart[k])
+        return (Array(w[st..<(st + Int(subLen[k]))]), subCount[k])
+    }
+    index = IntTable()
+    subCount = []; subWord = []; subStart = []; subLen = []
     var pieces: [[UInt32]] = chars.map { [$0.key] } + seeds.map(\.0)
     var freq: [Double] = chars.map { Double($0.value) } + seeds.map { Double($0.1) }
     let isChar = { (p: [UInt32]) in p.count == 1 && charSet.contains(p[0]) }
