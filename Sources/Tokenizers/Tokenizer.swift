@@ -3,6 +3,7 @@ import Foundation
 /// A complete tokenizer: added tokens → normalizer → pre-tokenizer → model → post-processor,
 /// plus truncation, padding and decoding. Compatible with Hugging Face `tokenizer.json`.
 public final class Tokenizer: Sendable {
+    /// The typed tokenizer.json this tokenizer was built from.
     public let config: TokenizerJSON
     let added: AddedVocabulary
     /// Token string for every id (model vocabulary, overridden by added tokens).
