@@ -154,7 +154,13 @@ public final class Tokenizer: Sendable {
         } else {
             e = PostProcessor.byteLevel(trimOffsets: false, addPrefixSpace: false).process(a, b, addSpecialTokens: false)
         }
-        if let pad = (padding ?? config.padding), case .fixed(let len) = pad.strategy {
+        if let pad = (padding ?? config.padding) {
+            // A single encoding is its own batch: batch-longest only rounds up to the multiple.
+            let len: Int
+            switch pad.strategy {
+            case .fixed(let l): len = l
+            case .batchLongest: len = e.count
+            }
             e.pad(to: roundUp(len, pad.padToMultipleOf), padID: pad.padID, padTypeID: pad.padTypeID, padToken: pad.padToken, direction: pad.direction)
         }
         return e

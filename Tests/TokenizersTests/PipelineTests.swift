@@ -88,6 +88,8 @@ final class PipelineTests: XCTestCase {
                                padding: .some(PaddingParams(strategy: .fixed(8), direction: .left)))
         XCTAssertEqual(e.tokens, ["[PAD]", "[PAD]", "[PAD]", "[CLS]", "four", "five", "six", "[SEP]"])
         XCTAssertEqual(e.attentionMask, [0, 0, 0, 1, 1, 1, 1, 1])
+        let single = try tok.encode("one two", padding: .some(PaddingParams(strategy: .batchLongest, padToMultipleOf: 8)))
+        XCTAssertEqual(single.count, 8, "batch-longest on one input still rounds up to the multiple (as Hugging Face)")
         XCTAssertEqual(e.overflowing.first?.tokens, ["[PAD]", "[PAD]", "[PAD]", "[CLS]", "one", "two", "three", "[SEP]"], "overflowing windows are padded too")
     }
 }
