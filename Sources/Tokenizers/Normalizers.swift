@@ -86,6 +86,8 @@ public indirect enum Normalizer: Sendable {
     case replace(Pattern, String)
     /// Prepends a string to non-empty text.
     case prepend(String)
+    /// SentencePiece's precompiled character map.
+    case precompiled(PrecompiledCharsmap)
     /// Applies normalizers in order.
     case sequence([Normalizer])
 
@@ -135,6 +137,8 @@ public indirect enum Normalizer: Sendable {
             }
         case .prepend(let p):
             s.prepend(stringScalars(p))
+        case .precompiled(let map):
+            map.normalize(&s)
         case .sequence(let list):
             for n in list { n.normalize(&s) }
         }
@@ -191,6 +195,8 @@ extension Normalizer {
         case "Replace": self = .replace(try Pattern(json: try f.field("pattern")), try f.string("content"))
         case "Prepend": self = .prepend(try f.string("prepend"))
         case "Sequence": self = .sequence(try f.array("normalizers").map { try Normalizer(json: $0) })
+        case "Precompiled":
+            self = .precompiled(try PrecompiledCharsmap(base64: try f.optionalString("precompiled_charsmap") ?? "", path: f.sub("precompiled_charsmap")))
         default: throw TokenizerError.unknownComponent(path: f.path + ".type", type: type)
         }
     }
@@ -206,6 +212,7 @@ extension Normalizer {
         case let .strip(l, r): return .object([("type", .string("Strip")), ("strip_left", .bool(l)), ("strip_right", .bool(r))])
         case let .replace(p, c): return .object([("type", .string("Replace")), ("pattern", p.json), ("content", .string(c))])
         case .prepend(let p): return .object([("type", .string("Prepend")), ("prepend", .string(p))])
+        case .precompiled(let m): return .object([("type", .string("Precompiled")), ("precompiled_charsmap", .string(m.base64))])
         case .sequence(let l): return .object([("type", .string("Sequence")), ("normalizers", .array(l.map(\.json)))])
         }
     }
