@@ -67,6 +67,8 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(Normalizer.unicode(.nfd).normalize("é").unicodeScalars.count, 2)
         XCTAssertEqual(Normalizer.unicode(.nfc).normalize("e\u{301}").unicodeScalars.map(\.value), [0xE9])
         XCTAssertEqual(Normalizer.sequence([.strip(left: true, right: true), .lowercase]).normalize("  HeLLo  "), "hello")
+        // Checked against tokenizers' normalizers.Nmt().
+        XCTAssertEqual(Normalizer.nmt.normalize("a\u{1}b\u{B}c\u{2028}d\u{200E}e\u{2581}f\u{FFFD}g\u{8F}h\ti"), "abc d e f gh i")
         func pieces(_ p: PreTokenizer, _ s: String) -> [String] {
             var pre = PreTokenizedString(splits: [.init(normalized: NormalizedString(s), tokens: nil)])
             p.preTokenize(&pre)
