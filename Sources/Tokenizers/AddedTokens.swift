@@ -8,12 +8,14 @@ public struct AddedToken: Sendable {
     public var special: Bool
     /// Match only when not inside a word.
     public var singleWord: Bool
-    /// Absorb whitespace on the left / right.
+    /// Absorb whitespace on the left.
     public var lstrip: Bool
+    /// Absorb whitespace on the right.
     public var rstrip: Bool
     /// Match in normalized text (true) or raw text (false).
     public var normalized: Bool
 
+    /// Creates an added token; `normalized` defaults to `!special`, as in Hugging Face.
     public init(content: String, id: Int, special: Bool = true, singleWord: Bool = false, lstrip: Bool = false, rstrip: Bool = false, normalized: Bool? = nil) {
         self.content = content; self.id = id; self.special = special; self.singleWord = singleWord
         self.lstrip = lstrip; self.rstrip = rstrip; self.normalized = normalized ?? !special

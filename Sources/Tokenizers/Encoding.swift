@@ -19,6 +19,7 @@ public struct Encoding: Sendable, Equatable {
     /// Windows that did not fit when truncating.
     public var overflowing: [Encoding] = []
 
+    /// An empty encoding.
     public init() {}
 
     /// Number of tokens.
@@ -26,9 +27,17 @@ public struct Encoding: Sendable, Equatable {
 
     /// A start/end pair.
     public struct Offset: Sendable, Equatable, Hashable {
+        /// First scalar index.
         public var start: Int
+        /// One past the last scalar index.
         public var end: Int
+        /// Creates an offset pair.
         public init(_ start: Int, _ end: Int) { self.start = start; self.end = end }
+    }
+
+    mutating func reserve(_ n: Int) {
+        ids.reserveCapacity(n); typeIDs.reserveCapacity(n); tokens.reserveCapacity(n); offsets.reserveCapacity(n)
+        wordIDs.reserveCapacity(n); specialTokensMask.reserveCapacity(n); attentionMask.reserveCapacity(n); sequenceIDs.reserveCapacity(n)
     }
 
     mutating func append(id: Int, typeID: Int, token: String, offset: Offset, wordID: Int?, special: Int, attention: Int = 1, sequence: Int?) {
@@ -116,10 +125,15 @@ public enum TruncationStrategy: String, Sendable {
 
 /// Truncation settings (tokenizer.json `truncation`).
 public struct TruncationParams: Sendable, Equatable {
+    /// Maximum number of tokens, special tokens included.
     public var maxLength: Int
+    /// Tokens shared by consecutive overflowing windows.
     public var stride: Int
+    /// Which sequence(s) to shorten.
     public var strategy: TruncationStrategy
+    /// Which end to cut.
     public var direction: TruncationDirection
+    /// Creates truncation settings.
     public init(maxLength: Int, stride: Int = 0, strategy: TruncationStrategy = .longestFirst, direction: TruncationDirection = .right) {
         self.maxLength = maxLength; self.stride = stride; self.strategy = strategy; self.direction = direction
     }
@@ -129,12 +143,19 @@ public struct TruncationParams: Sendable, Equatable {
 public struct PaddingParams: Sendable, Equatable {
     /// Pad to the longest in the batch, or to a fixed length.
     public enum Strategy: Sendable, Equatable { case batchLongest, fixed(Int) }
+    /// Target length rule.
     public var strategy: Strategy
+    /// Which end to pad.
     public var direction: PaddingDirection
+    /// Round the length up to a multiple of this.
     public var padToMultipleOf: Int?
+    /// Id of the padding token.
     public var padID: Int
+    /// Type id of padding.
     public var padTypeID: Int
+    /// The padding token string.
     public var padToken: String
+    /// Creates padding settings.
     public init(strategy: Strategy = .batchLongest, direction: PaddingDirection = .right, padToMultipleOf: Int? = nil, padID: Int = 0, padTypeID: Int = 0, padToken: String = "[PAD]") {
         self.strategy = strategy; self.direction = direction; self.padToMultipleOf = padToMultipleOf
         self.padID = padID; self.padTypeID = padTypeID; self.padToken = padToken

@@ -14,6 +14,7 @@ public indirect enum JSONValue: Equatable, Sendable {
     /// Key/value pairs in file order; keys are compared by scalars, never merged.
     case object([(String, JSONValue)])
 
+    /// Structural equality; strings and keys compared by scalars.
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true

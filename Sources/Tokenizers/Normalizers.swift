@@ -86,6 +86,10 @@ public indirect enum Normalizer: Sendable {
     case replace(Pattern, String)
     /// Prepends a string to non-empty text.
     case prepend(String)
+    /// SentencePiece's precompiled character map.
+    case precompiled(PrecompiledCharsmap)
+    /// SentencePiece NMT cleanup: drops some controls, maps tabs/newlines/zero-width etc. to spaces.
+    case nmt
     /// Applies normalizers in order.
     case sequence([Normalizer])
 
@@ -135,6 +139,18 @@ public indirect enum Normalizer: Sendable {
             }
         case .prepend(let p):
             s.prepend(stringScalars(p))
+        case .precompiled(let map):
+            map.normalize(&s)
+        case .nmt:
+            s.filter { c in
+                !((c >= 0x1 && c <= 0x8) || c == 0xB || (c >= 0xE && c <= 0x1F) || c == 0x7F || c == 0x8F || c == 0x9F)
+            }
+            for i in 0..<s.scalars.count {
+                switch s.scalars[i] {
+                case 0x9, 0xA, 0xC, 0xD, 0x1680, 0x200B...0x200F, 0x2028, 0x2029, 0x2581, 0xFEFF, 0xFFFD: s.scalars[i] = 32
+                default: break
+                }
+            }
         case .sequence(let list):
             for n in list { n.normalize(&s) }
         }
@@ -191,6 +207,9 @@ extension Normalizer {
         case "Replace": self = .replace(try Pattern(json: try f.field("pattern")), try f.string("content"))
         case "Prepend": self = .prepend(try f.string("prepend"))
         case "Sequence": self = .sequence(try f.array("normalizers").map { try Normalizer(json: $0) })
+        case "Nmt": self = .nmt
+        case "Precompiled":
+            self = .precompiled(try PrecompiledCharsmap(base64: try f.optionalString("precompiled_charsmap") ?? "", path: f.sub("precompiled_charsmap")))
         default: throw TokenizerError.unknownComponent(path: f.path + ".type", type: type)
         }
     }
@@ -206,6 +225,8 @@ extension Normalizer {
         case let .strip(l, r): return .object([("type", .string("Strip")), ("strip_left", .bool(l)), ("strip_right", .bool(r))])
         case let .replace(p, c): return .object([("type", .string("Replace")), ("pattern", p.json), ("content", .string(c))])
         case .prepend(let p): return .object([("type", .string("Prepend")), ("prepend", .string(p))])
+        case .nmt: return .object([("type", .string("Nmt"))])
+        case .precompiled(let m): return .object([("type", .string("Precompiled")), ("precompiled_charsmap", .string(m.base64))])
         case .sequence(let l): return .object([("type", .string("Sequence")), ("normalizers", .array(l.map(\.json)))])
         }
     }

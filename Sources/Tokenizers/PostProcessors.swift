@@ -6,9 +6,13 @@ public enum TemplatePiece: Sendable, Equatable {
 
 /// A special token used by a template: its name and the ids/tokens it expands to.
 public struct TemplateSpecialToken: Sendable, Equatable {
+    /// Name used in templates.
     public var id: String
+    /// Ids it expands to.
     public var ids: [Int]
+    /// Token strings it expands to.
     public var tokens: [String]
+    /// Creates a template special token.
     public init(id: String, ids: [Int], tokens: [String]) { self.id = id; self.ids = ids; self.tokens = tokens }
 }
 

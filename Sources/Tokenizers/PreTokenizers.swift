@@ -1,10 +1,15 @@
 /// A token produced by a model: id, range in its split's normalized scalars, and an optional
 /// value when it differs from the vocabulary string (Unigram unknown pieces).
 public struct Token: Sendable {
+    /// Token id.
     public var id: Int
+    /// Start in the split (normalized scalar index).
     public var start: Int
+    /// End in the split (normalized scalar index).
     public var end: Int
+    /// Token string when it is not the vocabulary entry.
     public var value: String?
+    /// Creates a token.
     public init(id: Int, start: Int, end: Int, value: String? = nil) {
         self.id = id; self.start = start; self.end = end; self.value = value
     }
@@ -15,9 +20,12 @@ public struct Token: Sendable {
 public struct PreTokenizedString: Sendable {
     /// One piece of the text.
     public struct Split: Sendable {
+        /// The split's text.
         public var normalized: NormalizedString
+        /// Tokens, once known (added tokens, or after the model).
         public var tokens: [Token]?
     }
+    /// The splits, in text order.
     public var splits: [Split]
 
     /// Splits every untokenized split with `f`, which may transform the string and returns the

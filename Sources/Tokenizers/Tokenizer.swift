@@ -3,6 +3,7 @@ import Foundation
 /// A complete tokenizer: added tokens → normalizer → pre-tokenizer → model → post-processor,
 /// plus truncation, padding and decoding. Compatible with Hugging Face `tokenizer.json`.
 public final class Tokenizer: Sendable {
+    /// The typed tokenizer.json this tokenizer was built from.
     public let config: TokenizerJSON
     let added: AddedVocabulary
     /// Token string for every id (model vocabulary, overridden by added tokens).
@@ -112,7 +113,15 @@ public final class Tokenizer: Sendable {
         config.preTokenizer?.preTokenize(&pre)
         var e = Encoding()
         let vocabTokens = config.model.vocabulary.tokens
-        for (w, split) in pre.splits.enumerated() {
+        // Take the splits out and release each one once tokenized, so that a very long input
+        // never holds all splits and the whole encoding at the same time.
+        var splits = pre.splits
+        pre.splits = []
+        let done = PreTokenizedString.Split(normalized: NormalizedString(scalars: []), tokens: nil)
+        e.reserve(splits.count + splits.count / 4)
+        for w in 0..<splits.count {
+            let split = splits[w]
+            splits[w] = done
             let toks = split.tokens ?? config.model.tokenize(split.normalized.scalars)
             for t in toks {
                 let (s, en) = split.normalized.originalRange(t.start..<t.end)
@@ -145,7 +154,13 @@ public final class Tokenizer: Sendable {
         } else {
             e = PostProcessor.byteLevel(trimOffsets: false, addPrefixSpace: false).process(a, b, addSpecialTokens: false)
         }
-        if let pad = (padding ?? config.padding), case .fixed(let len) = pad.strategy {
+        if let pad = (padding ?? config.padding) {
+            // A single encoding is its own batch: batch-longest only rounds up to the multiple.
+            let len: Int
+            switch pad.strategy {
+            case .fixed(let l): len = l
+            case .batchLongest: len = e.count
+            }
             e.pad(to: roundUp(len, pad.padToMultipleOf), padID: pad.padID, padTypeID: pad.padTypeID, padToken: pad.padToken, direction: pad.direction)
         }
         return e

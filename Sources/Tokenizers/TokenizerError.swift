@@ -19,6 +19,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     /// An id outside the vocabulary was passed to decode.
     case unknownID(Int)
 
+    /// The message: what went wrong and what to do.
     public var description: String {
         switch self {
         case let .malformedJSON(offset, reason):

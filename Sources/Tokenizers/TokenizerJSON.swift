@@ -2,9 +2,12 @@ import Foundation
 
 /// A JSON value with its path in the document, for typed reading with precise error messages.
 public struct JSONField: Sendable {
+    /// The value.
     public let value: JSONValue
+    /// Dotted path of the value in the document (for error messages).
     public let path: String
 
+    /// Wraps `value` found at `path`.
     public init(value: JSONValue, path: String) { self.value = value; self.path = path }
 
     func sub(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
@@ -61,16 +64,26 @@ public struct JSONField: Sendable {
 /// Read with a scalar-exact JSON reader rather than `JSONDecoder`, because `JSONDecoder`
 /// keys objects by Swift `String` and would merge canonically equivalent vocabulary entries.
 public struct TokenizerJSON: Sendable {
+    /// Format version ("1.0").
     public var version: String = "1.0"
+    /// Default truncation, if any.
     public var truncation: TruncationParams?
+    /// Default padding, if any.
     public var padding: PaddingParams?
+    /// Added and special tokens.
     public var addedTokens: [AddedToken] = []
+    /// The normalizer, if any.
     public var normalizer: Normalizer?
+    /// The pre-tokenizer, if any.
     public var preTokenizer: PreTokenizer?
+    /// The post-processor, if any.
     public var postProcessor: PostProcessor?
+    /// The decoder, if any.
     public var decoder: Decoder?
+    /// The model.
     public var model: Model
 
+    /// A configuration with only a model.
     public init(model: Model) { self.model = model }
 
     /// Parses tokenizer.json text (UTF-8 bytes).

@@ -67,6 +67,8 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(Normalizer.unicode(.nfd).normalize("é").unicodeScalars.count, 2)
         XCTAssertEqual(Normalizer.unicode(.nfc).normalize("e\u{301}").unicodeScalars.map(\.value), [0xE9])
         XCTAssertEqual(Normalizer.sequence([.strip(left: true, right: true), .lowercase]).normalize("  HeLLo  "), "hello")
+        // Checked against tokenizers' normalizers.Nmt().
+        XCTAssertEqual(Normalizer.nmt.normalize("a\u{1}b\u{B}c\u{2028}d\u{200E}e\u{2581}f\u{FFFD}g\u{8F}h\ti"), "abc d e f gh i")
         func pieces(_ p: PreTokenizer, _ s: String) -> [String] {
             var pre = PreTokenizedString(splits: [.init(normalized: NormalizedString(s), tokens: nil)])
             p.preTokenize(&pre)
@@ -88,6 +90,8 @@ final class PipelineTests: XCTestCase {
                                padding: .some(PaddingParams(strategy: .fixed(8), direction: .left)))
         XCTAssertEqual(e.tokens, ["[PAD]", "[PAD]", "[PAD]", "[CLS]", "four", "five", "six", "[SEP]"])
         XCTAssertEqual(e.attentionMask, [0, 0, 0, 1, 1, 1, 1, 1])
+        let single = try tok.encode("one two", padding: .some(PaddingParams(strategy: .batchLongest, padToMultipleOf: 8)))
+        XCTAssertEqual(single.count, 8, "batch-longest on one input still rounds up to the multiple (as Hugging Face)")
         XCTAssertEqual(e.overflowing.first?.tokens, ["[PAD]", "[PAD]", "[PAD]", "[CLS]", "one", "two", "three", "[SEP]"], "overflowing windows are padded too")
     }
 }

@@ -61,6 +61,22 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    func testLimitAlphabetSpecialTokensAndMinFrequency() throws {
+        let lines = ["aaa bbb ccc", "aaa bbb", "aaa", "xyz"]
+        let tok = try trainTokenizer(kind: .wordpiece, lines: lines,
+                                     options: TrainerOptions(vocabSize: 100, minFrequency: 2, specialTokens: ["[UNK]", "[CLS]", "[SEP]"], limitAlphabet: 2))
+        let v = tok.config.model.vocabulary.tokens
+        XCTAssertEqual(Array(v.prefix(3)), ["[UNK]", "[CLS]", "[SEP]"])
+        // Only the two most frequent characters (a: 9, b: 6) survive the alphabet limit.
+        XCTAssertEqual(v[3], "a")
+        XCTAssertEqual(v[4], "b")
+        XCTAssertFalse(v.contains("x"))
+        // Pairs seen fewer than 2 times are not merged.
+        XCTAssertTrue(v.contains("aaa"))
+        XCTAssertFalse(v.contains("##xy") || v.contains("xy"))
+        XCTAssertEqual(try tok.encode("aaa xyz").tokens, ["[CLS]", "aaa", "[UNK]", "[SEP]"])
+    }
+
     func testVocabularyKeepsCanonicallyEquivalentTokensApart() throws {
         // "é" (U+00E9) and "e\u{301}" are equal as Swift Strings but must be different tokens.
         let v = Vocabulary(tokens: ["[UNK]", "\u{E9}", "e\u{301}", "e"])

@@ -3,15 +3,23 @@ import Foundation
 /// Byte-pair encoding (GPT-2 / RoBERTa): a word starts as single characters and the
 /// lowest-ranked adjacent pair is merged until no merge applies. Results are cached per word.
 public final class BPE: @unchecked Sendable {
+    /// Vocabulary.
     public let vocab: Vocabulary
     /// Merges in rank order, as token pairs.
     public let merges: [(String, String)]
+    /// Unknown token (characters not in the vocabulary are dropped without one).
     public let unkToken: String?
+    /// Prefix of non-initial symbols.
     public let continuingSubwordPrefix: String?
+    /// Suffix of the last symbol.
     public let endOfWordSuffix: String?
+    /// Merge consecutive unknown characters into one token.
     public let fuseUnk: Bool
+    /// Use `<0xXX>` tokens for unknown characters.
     public let byteFallback: Bool
+    /// Words in the vocabulary are taken whole.
     public let ignoreMerges: Bool
+    /// Stored for round-trips; not applied (encoding is deterministic).
     public let dropout: Double?
     /// (left id << 32 | right id) → rank << 32 | merged id.
     let mergeTable: IntTable64

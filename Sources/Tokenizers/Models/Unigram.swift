@@ -2,10 +2,13 @@
 /// pieces; characters no piece covers become the unknown token (consecutive ones fused), or
 /// `<0xXX>` byte pieces with byte fallback.
 public final class Unigram: @unchecked Sendable {
+    /// Pieces.
     public let vocab: Vocabulary
     /// Log probability of each piece, by id.
     public let scores: [Double]
+    /// Id of the unknown piece.
     public let unkID: Int?
+    /// Use `<0xXX>` pieces for unknown characters.
     public let byteFallback: Bool
     let minScore: Double
     /// Scores in manually managed memory (no reference counting in the Viterbi loop).

@@ -2,10 +2,15 @@
 /// prefixed with `##`; a word with an unmatched part, or longer than `maxInputCharsPerWord`
 /// scalars, becomes the unknown token.
 public final class WordPiece: Sendable {
+    /// Vocabulary (continuation pieces carry the prefix).
     public let vocab: Vocabulary
+    /// Unknown token.
     public let unkToken: String
+    /// Id of the unknown token, if in the vocabulary.
     public let unkID: Int?
+    /// Prefix of non-initial pieces ("##").
     public let continuingSubwordPrefix: String
+    /// Longer words (in scalars) become the unknown token.
     public let maxInputCharsPerWord: Int
     /// Trie node of the continuation prefix (-1 when no token starts with it).
     let prefixNode: Int32

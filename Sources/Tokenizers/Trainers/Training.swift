@@ -18,6 +18,7 @@ public struct TrainerOptions: Sendable {
     /// Progress lines on stderr (`show_progress`).
     public var showProgress: Bool
 
+    /// Creates trainer settings.
     public init(vocabSize: Int, minFrequency: Int = 2, specialTokens: [String]? = nil, limitAlphabet: Int? = nil, showProgress: Bool = false) {
         self.vocabSize = vocabSize; self.minFrequency = minFrequency; self.specialTokens = specialTokens
         self.limitAlphabet = limitAlphabet; self.showProgress = showProgress
