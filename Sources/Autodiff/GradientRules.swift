@@ -96,12 +96,13 @@ extension Tape {
                                      q: q.value.data + offsets.0, k: k.value.data + offsets.1, v: v.value.data + offsets.2,
                                      shape: shape, dropout: p, key: key)
 
-        case let .crossEntropy(logits, targets, lse, normalizer):
-            if let dl = buffer(logits) {
-                targets.withUnsafeBufferPointer {
-                    LossKernels.crossEntropyBackward(dlogits: dl, logits: logits.value.data, targets: $0.baseAddress!, logSumExp: lse.data,
-                                                     rows: logits.value.rowCount, classes: logits.value.lastDimension, scale: g[0] / normalizer)
-                }
+        case let .crossEntropy(logits, gradient):
+            // The forward pass already computed ∂loss/∂logits; adopt it as the gradient buffer
+            // when nothing else has written one, instead of allocating and adding.
+            if logits.slot >= 0 && gradients[logits.slot] == nil && g[0] == 1 {
+                gradients[logits.slot] = gradient.reshaped(logits.shape)
+            } else if let dl = buffer(logits) {
+                Elementwise.accumulate(dl, gradient.data, count: gradient.count, alpha: g[0])
             }
 
         case let .bceWithLogits(logits, targets, weights, normalizer):

@@ -39,8 +39,9 @@ enum Op {
     /// fused multi-head attention; keeps the probabilities (B,H,T,S). When `packed`, q, k and v
     /// are one (B,T,3C) variable whose column blocks are Q, K, V.
     case attention(q: Variable, k: Variable, v: Variable, shape: AttentionShape, probabilities: Tensor, dropout: Float, key: UInt64, packed: Bool)
-    /// scalar = Σ CE(logits (M,V), targets) / normalizer; keeps logsumexp (M)
-    case crossEntropy(logits: Variable, targets: [Int32], logSumExp: Tensor, normalizer: Float)
+    /// scalar = Σ CE(logits (M,V), targets) / normalizer; keeps (softmax − onehot)/normalizer (M,V)
+    /// computed in the forward pass
+    case crossEntropy(logits: Variable, gradient: Tensor)
     /// scalar = Σ w·BCE(σ(logits), targets) / normalizer
     case bceWithLogits(logits: Variable, targets: Tensor, weights: Tensor?, normalizer: Float)
     /// scalar = τ²·Σ KL(softmax(teacher/τ) ‖ softmax(student/τ)) / normalizer

@@ -242,13 +242,17 @@ extension Tape {
         precondition(targets.count == m, "crossEntropy: \(targets.count) targets for \(m) rows")
         precondition(targets.allSatisfy { $0 == LossKernels.ignoreIndex || (0..<Int32(v)).contains($0) },
                      "crossEntropy: a target is outside 0..<\(v)")
-        let lse = Tensor(uninitialized: [m])
-        let sum = targets.withUnsafeBufferPointer {
-            LossKernels.crossEntropyForward(logits: logits.value.data, targets: $0.baseAddress!, logSumExp: lse.data, rows: m, classes: v)
-        }
         let norm = normalizer ?? Float(max(1, targets.withUnsafeBufferPointer { LossKernels.countTargets($0) }))
-        return record(.crossEntropy(logits: logits, targets: targets, logSumExp: lse, normalizer: norm),
-                      Tensor(scalar: Float(sum / Double(norm))), [logits])
+        let lse = Tensor(uninitialized: [m])
+        let recording = isRecording && logits.requiresGradient
+        let gradient = recording ? Tensor(uninitialized: [m, v]) : nil
+        let sum = targets.withUnsafeBufferPointer {
+            LossKernels.crossEntropyForward(logits: logits.value.data, targets: $0.baseAddress!, logSumExp: lse.data, rows: m, classes: v,
+                                            gradient: gradient?.data, gradientScale: 1 / norm)
+        }
+        let loss = Tensor(scalar: Float(sum / Double(norm)))
+        guard let gradient else { return Variable(constant: loss) }
+        return record(.crossEntropy(logits: logits, gradient: gradient), loss, [logits])
     }
 
     /// Σ w·BCE(σ(logits), targets) / normalizer (default Σ w); weights nil means all ones.

@@ -15,50 +15,44 @@ public enum LossKernels {
 
     /// Softmax cross-entropy over rows: logits (M,V), targets (M) → Σ_m −log softmax(logits[m])[t_m].
     /// Saves logsumexp (M) for backward. Rows whose target is ``ignoreIndex`` contribute nothing.
+    ///
+    /// With `gradient` (M,V), also writes ∂/∂logits of the sum times `gradientScale`,
+    /// `scale·(softmax − onehot)` (zero rows for ignored targets), while the row is in cache: the
+    /// backward pass then needs no second pass of exponentials over the vocabulary.
     public static func crossEntropyForward(
         logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, logSumExp: UnsafeMutablePointer<Float>,
-        rows m: Int, classes v: Int
+        rows m: Int, classes v: Int, gradient: UnsafeMutablePointer<Float>? = nil, gradientScale: Float = 1
     ) -> Double {
         let losses = UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))
         defer { losses.deallocate() }
         parallelFor(m, grain: max(1, 8192 / max(v, 1))) { range in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
-            defer { scratch.deallocate() }
+            let scratch = gradient == nil ? UnsafeMutablePointer<Float>.allocate(capacity: v) : nil
+            defer { scratch?.deallocate() }
             for r in range {
                 let row = logits + r * v
+                let t = targets[r]
+                let out = gradient.map { $0 + r * v } ?? scratch!
                 let mx = SoftmaxKernel.rowMax(row, v)
-                let total = SoftmaxKernel.expShifted(scratch, row, v, shift: mx)
+                let total = SoftmaxKernel.expShifted(out, row, v, shift: mx)
                 let lse = Double(mx) + log(total)
                 logSumExp[r] = Float(lse)
-                let t = targets[r]
                 losses[r] = t == ignoreIndex ? 0 : lse - Double(row[Int(t)])
+                if gradient != nil {
+                    if t == ignoreIndex {
+                        out.update(repeating: 0, count: v)
+                    } else {
+                        let k = VectorMath.Vector(repeating: gradientScale / Float(total))
+                        var j = 0
+                        while j + VectorMath.width <= v { VectorMath.store(VectorMath.load(out + j) * k, out + j); j += VectorMath.width }
+                        while j < v { out[j] *= k[0]; j += 1 }
+                        out[Int(t)] -= gradientScale
+                    }
+                }
             }
         }
         var sum = 0.0
         for r in 0..<m { sum += losses[r] }
         return sum
-    }
-
-    /// dlogits (M,V) += scale · (softmax(logits) − onehot(target)) for rows with a target.
-    public static func crossEntropyBackward(
-        dlogits: UnsafeMutablePointer<Float>, logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>,
-        logSumExp: UnsafePointer<Float>, rows m: Int, classes v: Int, scale: Float
-    ) {
-        parallelFor(m, grain: max(1, 8192 / max(v, 1))) { range in
-            for r in range where targets[r] != ignoreIndex {
-                let row = logits + r * v, d = dlogits + r * v
-                let shift = VectorMath.Vector(repeating: logSumExp[r])
-                let sv = VectorMath.Vector(repeating: scale)
-                var j = 0
-                while j + VectorMath.width <= v {
-                    let p = VectorMath.exp(VectorMath.load(row + j) - shift)
-                    VectorMath.store(VectorMath.load(d + j) + sv * p, d + j)
-                    j += VectorMath.width
-                }
-                while j < v { d[j] += scale * expf(row[j] - logSumExp[r]); j += 1 }
-                d[Int(targets[r])] -= scale
-            }
-        }
     }
 
     /// Number of rows whose target is not ``ignoreIndex``.
