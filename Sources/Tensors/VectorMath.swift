@@ -11,7 +11,7 @@ public enum VectorMath {
     /// Cephes `expf`: x = n·ln2 + r, |r| ≤ ln2/2, a degree-6 polynomial in r, then 2ⁿ by exponent bits.
     /// Written with `replacing(with:where:)` and bit casts only: `clamped`, `rounded` and SIMD
     /// integer conversions compile to per-lane loops and are several times slower.
-    @inline(__always)
+    @_transparent
     public static func exp(_ x0: Vector) -> Vector {
         let lo = Vector(repeating: -87.33654), hi = Vector(repeating: 88.37626)
         var x = x0.replacing(with: lo, where: x0 .< lo)
@@ -60,7 +60,7 @@ public enum VectorMath {
 
     /// tanh(x) = sign(x)·(1 − 2/(e^{2|x|} + 1)), with the odd Taylor series below |x| < 0.0625 where
     /// that form cancels; absolute error ≲ 3e-7.
-    @inline(__always)
+    @_transparent
     public static func tanh(_ x: Vector) -> Vector {
         let negative = x .< 0
         let a = x.replacing(with: -x, where: negative)
@@ -73,6 +73,14 @@ public enum VectorMath {
         let series = a * poly
         t = t.replacing(with: series, where: a .< Vector(repeating: 0.0625))
         return t.replacing(with: -t, where: negative)
+    }
+
+    /// The largest lane (the generic `SIMD.max()` is an out-of-line call).
+    @inline(__always)
+    public static func horizontalMax(_ v: Vector) -> Float {
+        let a = v.lowHalf, b = v.highHalf
+        let m = a.replacing(with: b, where: b .> a)
+        return Swift.max(Swift.max(m[0], m[1]), Swift.max(m[2], m[3]))
     }
 
     /// Σ a[i]·b[i] over `count` elements.

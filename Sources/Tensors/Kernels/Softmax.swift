@@ -14,7 +14,7 @@ public enum SoftmaxKernel {
             m = m.replacing(with: v, where: v .> m)
             j += VectorMath.width
         }
-        var result = m.max()
+        var result = VectorMath.horizontalMax(m)
         while j < c { result = max(result, x[j]); j += 1 }
         return result
     }
