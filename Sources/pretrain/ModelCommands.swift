@@ -23,6 +23,12 @@ struct TextInputOptions: ParsableArguments {
         if let input { return try TextFiles.lines(input) }
         return [text!]
     }
+
+    /// The texts in consecutive batches of ``batchSize``.
+    func batches() throws -> [[String]] {
+        let all = try texts()
+        return stride(from: 0, to: all.count, by: batchSize).map { Array(all[$0..<min(all.count, $0 + batchSize)]) }
+    }
 }
 
 /// A model folder (config.json + model.safetensors + tokenizer.json) ready to run.
@@ -123,9 +129,7 @@ struct FillMaskCommand: ParsableCommand {
         guard let maskID = loaded.tokenizer.id(of: "[MASK]") ?? loaded.tokenizer.id(of: "<mask>") else {
             throw ModelError.invalidConfiguration("the tokenizer has no [MASK] or <mask> token")
         }
-        let texts = try inputs.texts()
-        for start in stride(from: 0, to: texts.count, by: inputs.batchSize) {
-            let chunk = Array(texts[start..<min(texts.count, start + inputs.batchSize)])
+        for chunk in try inputs.batches() {
             let (input, encodings) = try loaded.batch(chunk)
             var positions: [Int32] = []
             for (b, e) in encodings.enumerated() {
@@ -176,9 +180,7 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         let loaded = try LoadedModel(model, heads: [])
         let pooling = try SentencePooling.load(folder: loaded.folder)
-        let texts = try inputs.texts()
-        for start in stride(from: 0, to: texts.count, by: inputs.batchSize) {
-            let chunk = Array(texts[start..<min(texts.count, start + inputs.batchSize)])
+        for chunk in try inputs.batches() {
             let (input, _) = try loaded.batch(chunk, maxLength: pooling.maxSequenceLength)
             let hidden = try loaded.model.encoder(input, training: false, tape: Tape(recording: false)).hidden.value
             let vectors = pooling.pool(hidden: hidden, mask: Tensor(input.attentionMask!, shape: [input.batch, input.length]))
@@ -206,9 +208,7 @@ struct DetectReplacedCommand: ParsableCommand {
     func run() throws {
         let loaded = try LoadedModel(model, heads: [.replacedToken])
         guard let head = loaded.model.replacedToken else { throw ModelError.invalidConfiguration("\(model) is not an ELECTRA discriminator") }
-        let texts = try inputs.texts()
-        for start in stride(from: 0, to: texts.count, by: inputs.batchSize) {
-            let chunk = Array(texts[start..<min(texts.count, start + inputs.batchSize)])
+        for chunk in try inputs.batches() {
             let (input, encodings) = try loaded.batch(chunk)
             let tape = Tape(recording: false)
             let logits = head(try loaded.model.encoder(input, training: false, tape: tape).hidden, tape: tape).value

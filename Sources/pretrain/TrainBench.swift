@@ -51,6 +51,24 @@ struct ModelBenchOptions: ParsableArguments {
     }
 }
 
+extension ModelBenchOptions {
+    /// Seconds per call of `body`, over ``steps`` calls after 2 warm-up calls.
+    func secondsPerStep(_ body: (Int) throws -> Void) rethrows -> Double {
+        for i in 0..<2 { try body(i) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        for i in 0..<steps { try body(2 + i) }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
+    }
+
+    /// The fields every model benchmark reports.
+    func report(seconds: Double, flops: Double) -> [String: Any] {
+        let tokens = Double(batch * sequenceLength)
+        return ["config": config.rawValue, "threads": Threading.threadCount, "batch": batch, "sequence_length": sequenceLength,
+                "tokens_per_s": tokens / seconds, "gflops": flops / seconds / 1e9, "peak_rss_mb": peakResidentMiB(),
+                "step_ms": seconds * 1e3, "blas_kernel": BLASKernelSelection.coreName]
+    }
+}
+
 /// Peak resident memory of this process in MiB (VmHWM).
 func peakResidentMiB() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
@@ -96,18 +114,10 @@ struct TrainBench: ParsableCommand {
             try tape.backward(loss)
             optimizer.step(lr: 1e-4)
         }
-        for i in 0..<2 { try step(i) }
-        let start = DispatchTime.now().uptimeNanoseconds
-        for i in 0..<options.steps { try step(2 + i) }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(options.steps)
-        let tokens = Double(options.batch * options.sequenceLength)
-        let flops = trainingStepFLOPs(config, batch: options.batch, length: options.sequenceLength, maskedRows: positions.count)
-        let result: [String: Any] = [
-            "config": options.config.rawValue, "threads": Threading.threadCount, "batch": options.batch,
-            "sequence_length": options.sequenceLength, "tokens_per_s": tokens / seconds, "gflops": flops / seconds / 1e9,
-            "peak_rss_mb": peakResidentMiB(), "step_ms": seconds * 1e3, "loss": Double(lastLoss),
-            "blas_kernel": BLASKernelSelection.coreName,
-        ]
+        let seconds = try options.secondsPerStep(step)
+        var result = options.report(seconds: seconds, flops: trainingStepFLOPs(
+            config, batch: options.batch, length: options.sequenceLength, maskedRows: positions.count))
+        result["loss"] = Double(lastLoss)
         try printBenchResult(result, json: options.json)
     }
 }
@@ -125,22 +135,14 @@ struct InferBench: ParsableCommand {
         let model = try PretrainingModel(config: config, heads: [], seed: 1)
         let (input, _, _) = options.makeBatch(vocab: config.vocabSize, seed: 2)
         let mask = Tensor(repeating: 1, shape: [options.batch, options.sequenceLength])
-        func forward() throws {
+        func forward(_: Int) throws {
             let tape = Tape(recording: false)
             let out = try model.encoder(input, training: false, tape: tape)
             _ = tape.meanPool(out.hidden, mask: mask)
         }
-        for _ in 0..<2 { try forward() }
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<options.steps { try forward() }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(options.steps)
-        let tokens = Double(options.batch * options.sequenceLength)
+        let seconds = try options.secondsPerStep(forward)
         let flops = trainingStepFLOPs(config, batch: options.batch, length: options.sequenceLength, maskedRows: 0) / 3
-        try printBenchResult([
-            "config": options.config.rawValue, "threads": Threading.threadCount, "batch": options.batch,
-            "sequence_length": options.sequenceLength, "tokens_per_s": tokens / seconds, "gflops": flops / seconds / 1e9,
-            "peak_rss_mb": peakResidentMiB(), "step_ms": seconds * 1e3, "blas_kernel": BLASKernelSelection.coreName,
-        ], json: options.json)
+        try printBenchResult(options.report(seconds: seconds, flops: flops), json: options.json)
     }
 }
 
