@@ -36,6 +36,9 @@ let package = Package(
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "ModelConfig", targets: ["ModelConfig"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "PretrainingData", targets: ["PretrainingData"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Tasks", targets: ["Tasks"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
     ],
     dependencies: [
@@ -53,6 +56,11 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["NN"], swiftSettings: optimizedSwift),
         // Layer 4: the BERT family, its heads and checkpoints.
         .target(name: "Models", dependencies: ["Optimizers", "ModelConfig", "SafeTensors"], swiftSettings: optimizedSwift),
+        // Layer 5: pretraining data (corpora, shards, instances, masking) and fine-tuning tasks.
+        .target(name: "PretrainingData", dependencies: ["Tokenizers", "Tensors"], swiftSettings: optimizedSwift),
+        .target(name: "Tasks", dependencies: ["Tokenizers"], swiftSettings: optimizedSwift),
+        // Layer 6: objectives, the trainer, checkpoints and recipes.
+        .target(name: "Training", dependencies: ["Models", "PretrainingData", "Tokenizers"], swiftSettings: optimizedSwift),
         // Formats, independent of everything numeric.
         .target(name: "Tokenizers", swiftSettings: optimizedSwift),
         .target(name: "SafeTensors", swiftSettings: optimizedSwift),
@@ -62,6 +70,7 @@ let package = Package(
             name: "pretrain",
             dependencies: [
                 "Tensors", "Autodiff", "NN", "Optimizers", "Tokenizers", "BLAS", "Models", "ModelConfig", "SafeTensors",
+                "PretrainingData", "Tasks", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimizedSwift),
@@ -73,5 +82,6 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PretrainingDataTests", dependencies: ["PretrainingData", "Tokenizers", "Tensors"]),
     ]
 )

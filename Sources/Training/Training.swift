@@ -1,0 +1,2 @@
+/// Placeholder: replaced by the trainer.
+public enum TrainingModule {}
