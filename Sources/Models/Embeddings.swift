@@ -1,5 +1,5 @@
 /// A batch of token sequences, all of one length (padded), flattened row-major.
-public struct EncoderInput {
+public struct EncoderInput: Sendable {
     /// Token ids (B·T).
     public var ids: [Int32]
     /// Segment ids (B·T), or nil for all zeros.

@@ -1,0 +1,94 @@
+import Foundation
+
+/// A line chart as a standalone SVG file: the loss and accuracy curves of a run.
+public struct LineChart {
+    public struct Series {
+        public var name: String
+        public var points: [(x: Double, y: Double)]
+        public var color: String
+        public init(name: String, points: [(x: Double, y: Double)], color: String) {
+            (self.name, self.points, self.color) = (name, points, color)
+        }
+    }
+
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var series: [Series]
+
+    public init(title: String, xLabel: String, yLabel: String, series: [Series]) {
+        (self.title, self.xLabel, self.yLabel, self.series) = (title, xLabel, yLabel, series)
+    }
+
+    public func svg(width: Double = 720, height: Double = 420) -> String {
+        let (left, right, top, bottom) = (70.0, 20.0, 40.0, 50.0)
+        let all = series.flatMap(\.points).filter { $0.y.isFinite }
+        let xs = all.map(\.x), ys = all.map(\.y)
+        let (x0, x1) = (xs.min() ?? 0, max((xs.max() ?? 1), (xs.min() ?? 0) + 1e-9))
+        var (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
+        if y1 - y0 < 1e-9 { y0 -= 0.5; y1 += 0.5 }
+        let pad = (y1 - y0) * 0.05
+        (y0, y1) = (y0 - pad, y1 + pad)
+        let pw = width - left - right, ph = height - top - bottom
+        func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
+        func py(_ y: Double) -> Double { top + (1 - (y - y0) / (y1 - y0)) * ph }
+        func escape(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        var out = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+        <rect x="\(left)" y="\(top)" width="\(pw)" height="\(ph)" fill="none" stroke="#888"/>
+
+        """
+        for i in 0...5 {
+            let fx = Double(i) / 5, x = x0 + fx * (x1 - x0), y = y0 + fx * (y1 - y0)
+            out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", left, py(y), left + pw, py(y))
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px(x), top + ph + 18, Self.label(x))
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 6, py(y) + 4, Self.label(y))
+        }
+        out += "<text x=\"\(left + pw / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        out += "<text x=\"16\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + ph / 2))\">\(escape(yLabel))</text>\n"
+        for (k, s) in series.enumerated() where !s.points.isEmpty {
+            let path = s.points.filter { $0.y.isFinite }.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ")
+            out += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.6\" points=\"\(path)\"/>\n"
+            let ly = top + 14 + Double(k) * 16
+            out += "<line x1=\"\(left + pw - 150)\" y1=\"\(ly - 4)\" x2=\"\(left + pw - 130)\" y2=\"\(ly - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"/>"
+            out += "<text x=\"\(left + pw - 125)\" y=\"\(ly)\">\(escape(s.name))</text>\n"
+        }
+        return out + "</svg>\n"
+    }
+
+    static func label(_ v: Double) -> String {
+        let a = abs(v)
+        if a >= 10000 { return String(format: "%.0fk", v / 1000) }
+        if a >= 100 || v == v.rounded() && a >= 1 { return String(format: "%.0f", v) }
+        if a >= 1 { return String(format: "%.2f", v) }
+        return String(format: "%.3f", v)
+    }
+}
+
+/// Writes `loss.svg` and `accuracy.svg` into a run folder from its metrics.jsonl.
+public func writeRunPlots(runFolder: URL) throws {
+    let records = MetricsLog.read(runFolder.appendingPathComponent("metrics.jsonl"))
+    func series(_ split: String, _ key: String, _ name: String, _ color: String) -> LineChart.Series {
+        let points = records.compactMap { r -> (x: Double, y: Double)? in
+            guard (r["split"] as? String ?? "train") == split, let step = r["step"] as? Double ?? (r["step"] as? Int).map(Double.init),
+                  let y = r[key] as? Double else { return nil }
+            return (step, y)
+        }
+        return LineChart.Series(name: name, points: points, color: color)
+    }
+    let loss = LineChart(title: "Loss", xLabel: "step", yLabel: "loss", series: [
+        series("train", "loss", "train loss", "#1f77b4"), series("train", "mlm_loss", "train MLM", "#aec7e8"),
+        series("eval", "mlm_loss", "held-out MLM", "#d62728"),
+    ].filter { !$0.points.isEmpty })
+    let accuracy = LineChart(title: "Accuracy", xLabel: "step", yLabel: "accuracy", series: [
+        series("train", "mlm_accuracy", "train MLM", "#1f77b4"), series("eval", "mlm_accuracy", "held-out MLM", "#d62728"),
+        series("train", "sentence_accuracy", "train NSP/SOP", "#2ca02c"), series("eval", "sentence_accuracy", "held-out NSP/SOP", "#98df8a"),
+        series("eval", "sbo_accuracy", "held-out SBO", "#9467bd"),
+    ].filter { !$0.points.isEmpty })
+    try loss.svg().write(to: runFolder.appendingPathComponent("loss.svg"), atomically: true, encoding: .utf8)
+    try accuracy.svg().write(to: runFolder.appendingPathComponent("accuracy.svg"), atomically: true, encoding: .utf8)
+}

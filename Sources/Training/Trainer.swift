@@ -1,0 +1,179 @@
+import Foundation
+import Models
+import PretrainingData
+
+/// Where batches come from: an endless, deterministic sequence of masked instances addressed by
+/// (epoch, index), so a checkpoint's ``DataPosition`` is all it takes to continue the stream.
+public protocol InstanceStream: AnyObject {
+    /// Instances in `epoch` (≥ 1).
+    func count(epoch: Int) throws -> Int
+    /// The instance at `index` of `epoch`, masked.
+    func item(epoch: Int, index: Int) throws -> (instance: PretrainingInstance, masked: MaskedInstance)
+}
+
+extension InstanceStream {
+    /// The next `size` instances from `position`, moving it on (across epoch ends).
+    public func batch(size: Int, length: Int, padID: Int32, from position: inout DataPosition) throws -> PretrainingBatch {
+        var items: [(instance: PretrainingInstance, masked: MaskedInstance)] = []
+        items.reserveCapacity(size)
+        while items.count < size {
+            if position.index >= (try count(epoch: position.epoch)) {
+                position = DataPosition(epoch: position.epoch + 1, index: 0)
+                continue
+            }
+            items.append(try item(epoch: position.epoch, index: position.index))
+            position.index += 1
+        }
+        return PretrainingBatch(items, length: length, padID: padID)
+    }
+}
+
+/// The optimisation loop of a pretraining run, short enough to read in one screen: accumulate
+/// `grad_accum` micro-batches (losses normalised over the whole accumulated batch), clip, step the
+/// optimizer on the schedule, log, evaluate, checkpoint.
+public final class Trainer {
+    public let recipe: Recipe
+    public let objectives: PretrainingObjectives
+    public let optimizer: Optimizer
+    public let schedule: LearningRateSchedule
+    public let stream: InstanceStream
+    public let heldout: InstanceStream?
+    public let runFolder: URL
+    public let padID: Int32
+    public private(set) var state: TrainerState
+    /// Where progress and warnings go (stderr by default; tests silence it).
+    public var report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    public var showsProgress = true
+
+    public init(recipe: Recipe, objectives: PretrainingObjectives, stream: InstanceStream, heldout: InstanceStream?,
+                runFolder: URL, padID: Int32) {
+        self.recipe = recipe
+        self.objectives = objectives
+        self.stream = stream
+        self.heldout = heldout
+        self.runFolder = runFolder
+        self.padID = padID
+        let params = objectives.parameters
+        let adam: AdamMoments = recipe.optimizer == "lamb"
+            ? LAMB(parameters: params, beta1: recipe.beta1, beta2: recipe.beta2, eps: recipe.eps, weightDecay: recipe.weightDecay)
+            : AdamW(parameters: params, beta1: recipe.beta1, beta2: recipe.beta2, eps: recipe.eps, weightDecay: recipe.weightDecay)
+        adam.clearsGradients = true
+        optimizer = adam as! Optimizer
+        schedule = LearningRateSchedule(peak: recipe.lr, warmupSteps: recipe.warmupSteps, totalSteps: recipe.maxSteps,
+                                        decay: LearningRateSchedule.Decay(rawValue: recipe.schedule) ?? .linear)
+        state = TrainerState(step: 0, optimizerSteps: 0, data: DataPosition(),
+                             random: RandomGenerator(seed: recipe.seed, stream: [0xd0]), elapsedSeconds: 0)
+    }
+
+    var store: CheckpointStore { CheckpointStore(runFolder: runFolder) }
+    var usesSentenceTask: Bool { objectives.sentenceTask != nil }
+    var usesSBO: Bool { objectives.spanBoundary != nil }
+
+    /// Continues from the newest valid checkpoint (falling back past damaged ones).
+    public func resume() throws {
+        state = try store.loadLatest(parameters: objectives.parameters, optimizer: optimizer, warn: report)
+        report("resumed at step \(state.step) from \(store.checkpoints().first { $0.step == state.step }?.url.path ?? "?")")
+    }
+
+    /// Trains to `max_steps` (or the time limit), then writes a final checkpoint and evaluation.
+    public func train() throws {
+        let log = try MetricsLog(url: runFolder.appendingPathComponent("metrics.jsonl"), resumedStep: state.step)
+        let parameters = objectives.parameters
+        var progress = ProgressLine()
+        var window = (seconds: 0.0, tokens: 0)
+        let deadline = recipe.timeLimitMinutes > 0 ? recipe.timeLimitMinutes * 60 : .infinity
+        while state.step < recipe.maxSteps && state.elapsedSeconds < deadline {
+            let start = DispatchTime.now().uptimeNanoseconds
+            var batches: [PretrainingBatch] = []
+            for _ in 0..<recipe.gradAccum {
+                batches.append(try stream.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &state.data))
+            }
+            let normalizers = PretrainingObjectives.Normalizers(predictions: batches.reduce(0) { $0 + $1.labels.count },
+                                                                sequences: batches.reduce(0) { $0 + $1.sentenceLabels.count })
+            var stats = ObjectiveStatistics()
+            for batch in batches {
+                let tape = Tape(seed: state.random.next())
+                let (loss, s) = try objectives.loss(batch, normalizers: normalizers, training: true, tape: tape)
+                try tape.backward(loss)
+                stats.merge(s)
+                stats.tokens += batch.tokenCount
+            }
+            let gradNorm = clipGradientNorm(parameters, maxNorm: recipe.clipNorm > 0 ? recipe.clipNorm : .infinity)
+            let lr = schedule.rate(at: state.step)
+            optimizer.step(lr: lr)
+            state.step += 1
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            state.elapsedSeconds += seconds
+            window.seconds += seconds
+            window.tokens += stats.tokens
+
+            let loss = stats.totalLoss(sentence: usesSentenceTask, sbo: usesSBO)
+            if state.step % max(1, recipe.logEvery) == 0 || state.step == recipe.maxSteps {
+                var record = statistics(stats, split: "train")
+                record["loss"] = loss
+                record["lr"] = Double(lr)
+                record["grad_norm"] = Double(gradNorm)
+                record["tokens_per_s"] = Double(window.tokens) / max(1e-9, window.seconds)
+                record["epoch"] = state.data.epoch
+                log.append(record)
+                window = (0, 0)
+            }
+            if showsProgress {
+                progress.update(step: state.step, of: recipe.maxSteps, loss: loss, lr: lr,
+                                tokensPerSecond: Double(stats.tokens) / max(1e-9, seconds), elapsed: state.elapsedSeconds)
+            }
+            if recipe.evalEvery > 0 && state.step % recipe.evalEvery == 0 && state.step < recipe.maxSteps {
+                if let record = try evaluate() { log.append(record) }
+            }
+            if recipe.checkpointEvery > 0 && state.step % recipe.checkpointEvery == 0 && state.step < recipe.maxSteps {
+                try checkpoint()
+            }
+        }
+        if showsProgress { progress.finishLine() }
+        if let record = try evaluate() { log.append(record) }
+        try checkpoint()
+    }
+
+    /// Writes a checkpoint of the current state.
+    public func checkpoint() throws {
+        try store.save(parameters: objectives.parameters, optimizer: optimizer, state: state, keep: recipe.keepCheckpoints)
+    }
+
+    /// Held-out MLM loss, perplexity and accuracy (and NSP/SOP, SBO accuracy) over the first
+    /// `eval_batches` held-out batches — the same batches every time.
+    public func evaluate() throws -> [String: Any]? {
+        guard let heldout, recipe.evalBatches > 0 else { return nil }
+        var position = DataPosition()
+        var batches: [PretrainingBatch] = []
+        for _ in 0..<recipe.evalBatches {
+            batches.append(try heldout.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &position))
+            if position.epoch > 0 { break }
+        }
+        let normalizers = PretrainingObjectives.Normalizers(predictions: batches.reduce(0) { $0 + $1.labels.count },
+                                                            sequences: batches.reduce(0) { $0 + $1.sentenceLabels.count })
+        var stats = ObjectiveStatistics()
+        for batch in batches {
+            let tape = Tape(recording: false)
+            stats.merge(try objectives.loss(batch, normalizers: normalizers, training: false, tape: tape).1)
+        }
+        var record = statistics(stats, split: "eval")
+        record["loss"] = stats.totalLoss(sentence: usesSentenceTask, sbo: usesSBO)
+        record["perplexity"] = exp(stats.meanMLMLoss)
+        return record
+    }
+
+    func statistics(_ s: ObjectiveStatistics, split: String) -> [String: Any] {
+        var r: [String: Any] = ["step": state.step, "split": split, "mlm_loss": s.meanMLMLoss, "mlm_accuracy": s.mlmAccuracy]
+        if usesSentenceTask {
+            let name = objectives.sentenceTask ?? "sentence"
+            r["\(name)_loss"] = s.meanSentenceLoss
+            r["\(name)_accuracy"] = s.sentenceAccuracy
+            r["sentence_accuracy"] = s.sentenceAccuracy
+        }
+        if usesSBO {
+            r["sbo_loss"] = s.meanSBOLoss
+            r["sbo_accuracy"] = s.sboAccuracy
+        }
+        return r
+    }
+}

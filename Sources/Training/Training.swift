@@ -1,2 +1,0 @@
-/// Placeholder: replaced by the trainer.
-public enum TrainingModule {}
