@@ -258,3 +258,36 @@ extension Recipe {
 
 /// Schedule names as recipes spell them.
 enum LearningRateScheduleName: String { case linear, polynomial, cosine, constant }
+
+extension Recipe {
+    /// The model this recipe trains for a tokenizer with `vocabSize` tokens and padding id `padID`:
+    /// the size preset (or config file) with the family's conventions applied.
+    public func encoderConfiguration(vocabSize: Int, padID: Int) throws -> EncoderConfiguration {
+        var c = try EncoderConfiguration.resolve(model)
+        guard let family = EncoderConfiguration.Family(rawValue: family),
+              let sharing = EncoderConfiguration.Sharing(rawValue: sharing) else { throw RecipeError.invalid("family or sharing") }
+        c.family = family
+        c.vocabSize = vocabSize
+        c.padTokenId = padID
+        c.hiddenDropout = dropout
+        c.attentionDropout = dropout
+        c.sharing = sharing
+        if embeddingSize > 0 { c.embeddingSize = embeddingSize }
+        c.maxPositions = max(c.maxPositions, seqLen)
+        switch family {
+        case .roberta:
+            // Position ids start after the padding id (Hugging Face's RoBERTa convention).
+            c.positionOffset = padID + 1
+            c.maxPositions = max(c.maxPositions, seqLen) + padID + 1
+            c.typeVocabSize = 1
+            c.layerNormEps = 1e-5
+        case .albert:
+            c.hiddenAct = "gelu_new"
+        default:
+            break
+        }
+        c.pooler = objectives.contains("nsp") || objectives.contains("sop")
+        if c.heads > 0 && c.hiddenSize % c.heads != 0 { throw RecipeError.invalid("hidden size \(c.hiddenSize) is not a multiple of \(c.heads) heads") }
+        return c
+    }
+}

@@ -1,0 +1,40 @@
+import XCTest
+import Foundation
+@testable import Training
+
+final class RecipeTests: XCTestCase {
+    let recipes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("recipes")
+
+    func testShippedRecipesLoadAndFollowTheirPapers() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: recipes.path).filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertTrue(Set(["bert.json", "roberta.json", "albert.json", "spanbert.json"]).isSubset(of: Set(names)), "\(names)")
+        func load(_ name: String) throws -> Recipe { try Recipe.load(recipes.appendingPathComponent(name + ".json").path) }
+        let bert = try load("bert"), roberta = try load("roberta"), albert = try load("albert"), spanbert = try load("spanbert")
+        XCTAssertEqual(bert.objectives, ["mlm", "nsp"]); XCTAssertEqual(bert.maskMode, "static"); XCTAssertEqual(bert.tokenizer, "wordpiece")
+        XCTAssertEqual(roberta.objectives, ["mlm"]); XCTAssertEqual(roberta.maskMode, "dynamic"); XCTAssertEqual(roberta.format, "full_sentences")
+        XCTAssertEqual(roberta.beta2, 0.98); XCTAssertEqual(roberta.tokenizer, "bpe"); XCTAssertGreaterThan(roberta.gradAccum, 1)
+        XCTAssertEqual(albert.embeddingSize, 128); XCTAssertEqual(albert.sharing, "all"); XCTAssertEqual(albert.objectives, ["mlm", "sop"])
+        XCTAssertEqual(albert.masking, "ngram"); XCTAssertEqual(albert.optimizer, "lamb"); XCTAssertEqual(albert.tokenizer, "unigram")
+        XCTAssertEqual(spanbert.objectives, ["mlm", "sbo"]); XCTAssertEqual(spanbert.masking, "span"); XCTAssertEqual(spanbert.format, "single_segment")
+
+        let albertModel = try albert.encoderConfiguration(vocabSize: 8000, padID: 0)
+        XCTAssertEqual(albertModel.embeddingSize, 128); XCTAssertEqual(albertModel.sharing, .all); XCTAssertEqual(albertModel.hiddenDropout, 0)
+        let robertaModel = try roberta.encoderConfiguration(vocabSize: 8000, padID: 1)
+        XCTAssertEqual(robertaModel.positionOffset, 2); XCTAssertEqual(robertaModel.maxPositions, 514); XCTAssertEqual(robertaModel.typeVocabSize, 1)
+        XCTAssertFalse(robertaModel.pooler)
+    }
+
+    func testOverridesAreTypedAndChecked() throws {
+        let path = recipes.appendingPathComponent("roberta.json").path
+        let r = try Recipe.load(path, overrides: ["max_steps=7", "lr=0.002", "model=tiny", "objectives=mlm", "seed=9", "eval_every=0"])
+        XCTAssertEqual(r.maxSteps, 7); XCTAssertEqual(r.lr, 0.002); XCTAssertEqual(r.model, "tiny"); XCTAssertEqual(r.seed, 9); XCTAssertEqual(r.evalEvery, 0)
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["max_step=7"])) { XCTAssertTrue("\($0)".contains("unknown recipe key 'max_step'")) }
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["max_steps"])) { XCTAssertTrue("\($0)".contains("key=value")) }
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["max_steps=many"])) { XCTAssertTrue("\($0)".contains("max_steps"), "\($0)") }
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["objectives=mlm,nsp"])) { XCTAssertTrue("\($0)".contains("segment_pair"), "\($0)") }
+        XCTAssertThrowsError(try Recipe.load("no-such-recipe")) { XCTAssertTrue("\($0)".contains("no recipe 'no-such-recipe'")) }
+        // The printed configuration reads back to the same recipe.
+        XCTAssertEqual(try Recipe.parse(Data(r.json().utf8), source: "show"), r)
+    }
+}
