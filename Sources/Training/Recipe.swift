@@ -28,7 +28,6 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// wordpiece, bpe or unigram (trained on the corpus), or a tokenizer.json path.
     public var tokenizer: String = "wordpiece"
     public var vocabSize: Int = 8000
-    public var lowercase: Bool = true
 
     // Data and objectives
     /// Any of mlm, nsp, sop, sbo.
@@ -81,7 +80,7 @@ public struct Recipe: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, description, family, model, sharing, dropout, tokenizer, lowercase, objectives, format, masking, optimizer, lr
+        case name, description, family, model, sharing, dropout, tokenizer, objectives, format, masking, optimizer, lr
         case beta1, beta2, eps, schedule, seed, threads
         case embeddingSize = "embedding_size", vocabSize = "vocab_size", maskMode = "mask_mode", dupeFactor = "dupe_factor"
         case maskProb = "mask_prob", maxPredictions = "max_predictions", seqLen = "seq_len", shortSeqProb = "short_seq_prob"
@@ -99,7 +98,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         }
         try read(.name, &name); try read(.description, &description); try read(.family, &family); try read(.model, &model)
         try read(.embeddingSize, &embeddingSize); try read(.sharing, &sharing); try read(.dropout, &dropout)
-        try read(.tokenizer, &tokenizer); try read(.vocabSize, &vocabSize); try read(.lowercase, &lowercase)
+        try read(.tokenizer, &tokenizer); try read(.vocabSize, &vocabSize)
         try read(.objectives, &objectives); try read(.format, &format); try read(.masking, &masking); try read(.maskMode, &maskMode)
         try read(.dupeFactor, &dupeFactor); try read(.maskProb, &maskProb); try read(.maxPredictions, &maxPredictions)
         try read(.seqLen, &seqLen); try read(.shortSeqProb, &shortSeqProb); try read(.heldoutFraction, &heldoutFraction)
