@@ -18,5 +18,6 @@ struct Pretrain: ParsableCommand {
         commandName: "pretrain",
         abstract: "Pretrain and fine-tune BERT-family encoders on a CPU.",
         subcommands: [BenchCommand.self, TokenizerCommand.self, ParamsCommand.self, FillMaskCommand.self,
-                      EmbedCommand.self, DetectReplacedCommand.self, InitCommand.self, RecipeCommand.self])
+                      EmbedCommand.self, DetectReplacedCommand.self, InitCommand.self,
+                      CorpusCommand.self, PrepareCommand.self, RecipeCommand.self])
 }

@@ -29,6 +29,9 @@ struct ModelBenchOptions: ParsableArguments {
     @Option(help: "Sequence length.")
     var sequenceLength: Int = 128
 
+    @Option(help: "Vocabulary size (BERT's 30522 by default; compare with `pretrain train` at its tokenizer's size).")
+    var vocabSize: Int = 30522
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -99,7 +102,8 @@ struct TrainBench: ParsableCommand {
 
     func run() throws {
         Threading.configure(threads: options.threads ?? Threading.coreCount)
-        let config = options.config.config
+        var config = options.config.config
+        config.vocabSize = options.vocabSize
         let model = try PretrainingModel(config: config, heads: [.maskedLM], seed: 1)
         let optimizer = AdamW(parameters: model.parameters, weightDecay: 0.01)
         optimizer.clearsGradients = true
@@ -131,7 +135,8 @@ struct InferBench: ParsableCommand {
 
     func run() throws {
         Threading.configure(threads: options.threads ?? Threading.coreCount)
-        let config = options.config.config
+        var config = options.config.config
+        config.vocabSize = options.vocabSize
         let model = try PretrainingModel(config: config, heads: [], seed: 1)
         let (input, _, _) = options.makeBatch(vocab: config.vocabSize, seed: 2)
         let mask = Tensor(repeating: 1, shape: [options.batch, options.sequenceLength])

@@ -1,0 +1,106 @@
+import Foundation
+import XCTest
+@testable import PretrainingData
+
+/// The repository root (for data/gcide).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+final class BuiltInCorporaTests: XCTestCase {
+    /// The corpus's stream, or a skip naming the OS package when it is not installed.
+    func stream(_ c: BuiltInCorpus) throws -> DocumentStream {
+        let data = repositoryRoot.appendingPathComponent("data")
+        if let remedy = c.missingRequirement(dataDirectory: data) {
+            throw XCTSkip("built-in corpus '\(c.rawValue)' needs its OS package/data, which is absent here: \(remedy)")
+        }
+        return try c.documents(dataDirectory: data)
+    }
+
+    func testWordNetGlossesAndExamples() throws {
+        let s = try stream(.wordnet)
+        var first: [String]?
+        var withExample = 0
+        while let d = try s.nextDocument() {
+            if first == nil { first = d }
+            if d.count > 1 { withExample += 1 }
+        }
+        // data.noun's first synset is "entity".
+        XCTAssertEqual(first?.first, "that which is perceived or known or inferred to have its own distinct existence (living or nonliving)")
+        XCTAssertGreaterThan(s.statistics.documents, 115_000)
+        XCTAssertLessThan(s.statistics.documents, 120_000)
+        XCTAssertGreaterThan(withExample, 30_000)
+        XCTAssertEqual(s.statistics.invalidUTF8Lines, 0)
+    }
+
+    func testWorldEnglishBibleChaptersAndVerses() throws {
+        let s = try stream(.web)
+        guard let genesis1 = try s.nextDocument() else { return XCTFail("no document") }
+        XCTAssertEqual(genesis1.count, 31)
+        XCTAssertTrue(genesis1[0].hasPrefix("In the beginning, God"), genesis1[0])
+        XCTAssertTrue(genesis1[0].hasSuffix("created the heavens and the earth."), genesis1[0])
+        var last: [String] = genesis1
+        while let d = try s.nextDocument() { last = d }
+        XCTAssertEqual(last.last, "The grace of the Lord Jesus Christ be with all the saints. Amen.")
+        XCTAssertGreaterThan(s.statistics.lines, 35_000)
+        XCTAssertLessThan(s.statistics.lines, 40_000)
+        XCTAssertGreaterThan(s.statistics.documents, 1_189)
+    }
+
+    func testKingJamesBibleChaptersAndVerses() throws {
+        let s = try stream(.kjv)
+        guard let genesis1 = try s.nextDocument() else { return XCTFail("no document") }
+        XCTAssertEqual(genesis1.first, "In the beginning God created the heaven and the earth.")
+        XCTAssertEqual(genesis1.count, 31)
+        while try s.nextDocument() != nil {}
+        XCTAssertEqual(s.statistics.documents, 1_189)
+        XCTAssertEqual(s.statistics.lines, 31_102)
+    }
+
+    func testFortunesQuotes() throws {
+        let s = try stream(.fortunes)
+        var docs = 0
+        var sawBackspace = false
+        while let d = try s.nextDocument() {
+            docs += 1
+            if d.contains(where: { $0.contains("\u{8}") || $0 == "%" }) { sawBackspace = true }
+        }
+        XCTAssertFalse(sawBackspace, "overstriking and separators are removed")
+        XCTAssertGreaterThan(docs, 10_000)
+        XCTAssertLessThan(docs, 25_000)
+    }
+
+    func testGCIDEEntriesWithoutMarkup() throws {
+        let s = try stream(.gcide)
+        var abandon: [String]?
+        var count = 0
+        while let d = try s.nextDocument() {
+            count += 1
+            if abandon == nil && d.first == "Abandon" { abandon = d }
+        }
+        let a = try XCTUnwrap(abandon)
+        XCTAssertEqual(a[1], "1. To cast or drive out; to banish; to expel; to reject.")
+        XCTAssertTrue(a.contains { $0.hasPrefix("That he might . . . abandon them from him.") }, "\(a)")
+        XCTAssertFalse(a.joined().contains("[1913 Webster]"))
+        XCTAssertFalse(a.joined().contains("\\"))
+        XCTAssertGreaterThan(count, 100_000)
+    }
+
+    func testGCIDEEntryCleaning() {
+        let entry = "Cat \\Cat\\, v. t. [imp. & p. p. {Catted}; p. pr. & vb. n.\n   {Catting}.] (Naut.)\n   To bring to the cathead; as, to cat an anchor. See {Anchor}.\n   --Totten.\n   [1913 Webster]\n"
+        XCTAssertEqual(gcideEntryDocument(entry), ["Cat", "To bring to the cathead; as, to cat an anchor. See Anchor. --Totten."])
+    }
+
+    func testWordNetGlossSplitting() {
+        let (d, e) = splitGloss("a small; very small; \"a tiny; thing\"; \"another\"  ")
+        XCTAssertEqual(d, "a small; very small")
+        XCTAssertEqual(e, ["a tiny; thing", "another"])
+    }
+
+    func testVerseHeaderParsing() {
+        let h = parseVerseHeader("  Revelation of John 22:21: The grace")
+        XCTAssertEqual(h?.book, "Revelation of John")
+        XCTAssertEqual(h?.chapter, 22)
+        XCTAssertEqual(h?.verse, 21)
+        XCTAssertEqual(h?.text, "The grace")
+        XCTAssertNil(parseVerseHeader("For the Chief Musician: A Psalm"))
+    }
+}
