@@ -12,7 +12,7 @@ setup:
 
 demo: setup
 	swift build -c release --product pretrain
-	.build/release/pretrain bench kernels
+	bash scripts/main-job.sh
 
 test: setup
 	$(BLAS_ENV) swift test

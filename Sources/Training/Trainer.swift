@@ -159,6 +159,11 @@ public final class Trainer {
         var record = statistics(stats, split: "eval")
         record["loss"] = stats.totalLoss(sentence: usesSentenceTask, sbo: usesSBO)
         record["perplexity"] = exp(stats.meanMLMLoss)
+        // The unigram baseline: always guessing the most frequent masked token of these very batches
+        // (an upper bound on any context-free guess).
+        var counts: [Int32: Int] = [:]
+        for batch in batches { for label in batch.labels { counts[label, default: 0] += 1 } }
+        record["unigram_baseline_accuracy"] = Double(counts.values.max() ?? 0) / Double(max(1, stats.predictions))
         return record
     }
 
