@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "PretrainingData", targets: ["PretrainingData"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Tasks", targets: ["Tasks"]),
+        .library(name: "FineTuning", targets: ["FineTuning"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
     ],
     dependencies: [
@@ -61,6 +62,7 @@ let package = Package(
         .target(name: "Tasks", dependencies: ["Tokenizers"], swiftSettings: optimizedSwift),
         // Layer 6: objectives, the trainer, checkpoints and recipes.
         .target(name: "Training", dependencies: ["Models", "PretrainingData", "Tokenizers"], swiftSettings: optimizedSwift),
+        .target(name: "FineTuning", dependencies: ["Models", "Tasks", "Training", "Tokenizers"], swiftSettings: optimizedSwift),
         // Formats, independent of everything numeric.
         .target(name: "Tokenizers", swiftSettings: optimizedSwift),
         .target(name: "SafeTensors", swiftSettings: optimizedSwift),
@@ -70,7 +72,7 @@ let package = Package(
             name: "pretrain",
             dependencies: [
                 "Tensors", "Autodiff", "NN", "Optimizers", "Tokenizers", "BLAS", "Models", "ModelConfig", "SafeTensors",
-                "PretrainingData", "Tasks", "Training",
+                "PretrainingData", "Tasks", "Training", "FineTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimizedSwift),

@@ -42,6 +42,8 @@ public class AdamMoments {
     /// When true, `step` zeroes each gradient as it consumes it, saving the separate pass of
     /// `zeroGradients()` over every parameter.
     public var clearsGradients = false
+    /// Per-parameter learning-rate multipliers (layer-wise decay, Clark et al. 2020 App. A); nil = all 1.
+    public var learningRateScales: [Float]?
     public private(set) var stepCount = 0
     let firstMoments: [Tensor]
     let secondMoments: [Tensor]
@@ -88,9 +90,11 @@ public final class AdamW: AdamMoments, Optimizer {
 
     public func step(lr: Float) {
         let (bc1, bc2) = advance()
-        let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
+        let bc2Sqrt = bc2.squareRoot()
         let (b1, b2, eps, clear) = (beta1, beta2, eps, clearsGradients)
         for (i, p) in parameters.enumerated() where p.requiresGradient {
+            let lr = lr * (learningRateScales?[i] ?? 1)
+            let stepSize = lr / bc1
             let decay: Float = DecayRule.decays(p) ? 1 - lr * weightDecay : 1
             let w = p.value.data, g = p.gradient.data, m = firstMoments[i].data, v = secondMoments[i].data
             parallelFor(p.value.count, grain: 1 << 14) { range in
@@ -140,7 +144,7 @@ public final class LAMB: AdamMoments, Optimizer {
                 let rNorm = Reduce.sumOfSquares(r, count: n).squareRoot()
                 if wNorm > 0 && rNorm > 0 { trust = Float(wNorm / rNorm) }
             }
-            let scale = lr * trust
+            let scale = lr * (learningRateScales?[i] ?? 1) * trust
             parallelFor(n, grain: 1 << 14) { range in for j in range { w[j] -= scale * r[j] } }
         }
     }
