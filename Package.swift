@@ -83,5 +83,6 @@ let package = Package(
         .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PretrainingDataTests", dependencies: ["PretrainingData", "Tokenizers", "Tensors"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizers"]),
     ]
 )

@@ -22,3 +22,4 @@ if ! command -v swift >/dev/null; then
   exit 1
 fi
 bash scripts/fetch-minilm.sh
+bash scripts/fetch-pattern.sh
