@@ -87,5 +87,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "PretrainingData", "SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Models"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PretrainingDataTests", dependencies: ["PretrainingData", "Tokenizers", "Tensors"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizers"]),
     ]
 )

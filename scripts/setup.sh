@@ -23,3 +23,4 @@ if ! command -v swift >/dev/null; then
 fi
 bash scripts/fetch-minilm.sh
 bash scripts/fetch-gcide.sh
+bash scripts/fetch-pattern.sh

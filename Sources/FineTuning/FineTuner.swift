@@ -1,0 +1,353 @@
+import Foundation
+import Models
+import Tasks
+import Tokenizers
+import Training
+
+/// Fine-tuning settings; `--set key=value` overrides them (keys as below, snake_case).
+public struct FineTuneSettings: Sendable, Equatable {
+    public var lr: Float = 1e-4
+    public var epochs: Int = 3
+    public var batchSize: Int = 32
+    public var maxLength: Int = 128
+    /// QA windows: tokens per window and context tokens shared by neighbours (`doc_stride`).
+    public var qaMaxLength: Int = 192
+    public var docStride: Int = 64
+    public var warmupFraction: Float = 0.1
+    public var weightDecay: Float = 0.01
+    /// Layer-wise learning-rate decay (ELECTRA, 0.8): layer l of L gets lr·decay^(L−l); 1 = off.
+    public var layerDecay: Float = 1
+    public var seed: UInt64 = 42
+    public var threads: Int = 0
+    /// Use at most this many training examples (0 = all).
+    public var maxTrainExamples: Int = 0
+
+    public init() {}
+
+    public static let keys = ["lr", "epochs", "batch_size", "max_length", "qa_max_length", "doc_stride", "warmup_fraction",
+                              "weight_decay", "layer_decay", "seed", "threads", "max_train_examples"]
+
+    /// Applies "key=value" overrides.
+    public mutating func apply(_ overrides: [String]) throws {
+        for text in overrides {
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw RecipeError.badOverride(text) }
+            let (key, value) = (parts[0], parts[1])
+            func number<T: LosslessStringConvertible>(_ type: T.Type) throws -> T {
+                guard let v = T(value) else { throw RecipeError.invalid("\(key) must be a number, got '\(value)'") }
+                return v
+            }
+            switch key {
+            case "lr": lr = try number(Float.self)
+            case "epochs": epochs = try number(Int.self)
+            case "batch_size": batchSize = try number(Int.self)
+            case "max_length": maxLength = try number(Int.self)
+            case "qa_max_length": qaMaxLength = try number(Int.self)
+            case "doc_stride": docStride = try number(Int.self)
+            case "warmup_fraction": warmupFraction = try number(Float.self)
+            case "weight_decay": weightDecay = try number(Float.self)
+            case "layer_decay": layerDecay = try number(Float.self)
+            case "seed": seed = try number(UInt64.self)
+            case "threads": threads = try number(Int.self)
+            case "max_train_examples": maxTrainExamples = try number(Int.self)
+            default: throw RecipeError.invalid("unknown fine-tuning key '\(key)'; valid keys: \(Self.keys.joined(separator: ", "))")
+            }
+        }
+        guard epochs >= 1, batchSize >= 1, maxLength >= 8, lr > 0 else { throw RecipeError.invalid("epochs, batch_size, lr must be positive and max_length ≥ 8") }
+    }
+
+    public var json: [String: Any] {
+        ["lr": Double(lr), "epochs": epochs, "batch_size": batchSize, "max_length": maxLength, "qa_max_length": qaMaxLength,
+         "doc_stride": docStride, "warmup_fraction": Double(warmupFraction), "weight_decay": Double(weightDecay),
+         "layer_decay": Double(layerDecay), "seed": seed, "threads": threads, "max_train_examples": maxTrainExamples]
+    }
+}
+
+/// One model input: token ids and segments (several rows for multiple choice), and its target.
+struct Feature {
+    var ids: [[Int32]]
+    var types: [[Int32]]
+    /// Class index (classification, multiple choice), or per-token labels (tagging, −100 = ignored),
+    /// or [start, end] (QA).
+    var targets: [Int32]
+    var value: Float = 0
+    /// The example this feature belongs to (QA has several windows per example).
+    var example: Int
+}
+
+/// Fine-tunes a ``TaskModel`` on a task's train split, evaluating on dev after every epoch and
+/// keeping the best model in `RUN_DIR/model`.
+public final class FineTuner {
+    public let task: TaskData
+    public let model: TaskModel
+    public let tokenizer: Tokenizer
+    public let settings: FineTuneSettings
+    public let runFolder: URL
+    /// The label treated as positive by binary F1, when the task has one.
+    public let positiveLabel: String?
+    public var report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    let padID: Int32
+    var windows: [TaskSplit: [QuestionAnsweringWindow]] = [:]
+
+    public init(task: TaskData, model: TaskModel, tokenizer: Tokenizer, settings: FineTuneSettings, runFolder: URL, positiveLabel: String?) {
+        self.task = task
+        self.model = model
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.runFolder = runFolder
+        self.positiveLabel = positiveLabel
+        padID = Int32(model.config.padTokenId)
+    }
+
+    /// The head a task kind needs.
+    public static func head(for task: TaskData) -> TaskModel.Head {
+        switch task.kind {
+        case .sequenceClassification: return .sequenceClassification(labels: task.labels.count)
+        case .regression: return .sequenceClassification(labels: 1)
+        case .tokenClassification: return .tokenClassification(labels: task.labels.count)
+        case .questionAnswering: return .questionAnswering
+        case .multipleChoice: return .multipleChoice
+        }
+    }
+
+    // MARK: features
+
+    func features(_ split: TaskSplit) throws -> [Feature] {
+        let truncation = TruncationParams(maxLength: settings.maxLength)
+        let labelIndex = Dictionary(task.labels.enumerated().map { ($0.element, Int32($0.offset)) }, uniquingKeysWith: { a, _ in a })
+        switch task.examples(split) {
+        case .classification(let examples):
+            return try examples.enumerated().map { (i, e) in
+                let enc = try tokenizer.encode(e.text, pair: e.pair, truncation: .some(truncation), padding: .some(nil))
+                var f = Feature(ids: [enc.ids.map(Int32.init)], types: [enc.typeIDs.map(Int32.init)], targets: [], example: i)
+                if let v = e.label.value { f.value = Float(v) } else { f.targets = [labelIndex[e.label.category ?? ""] ?? 0] }
+                return f
+            }
+        case .tagging(let examples):
+            return try examples.enumerated().map { (i, e) in
+                let (enc, words) = try TokenClassification.encode(words: e.words, tokenizer: tokenizer, maxLength: settings.maxLength)
+                let labels = TokenClassification.alignLabels(wordIndices: words, wordLabels: e.tags.map { Int(labelIndex[$0] ?? 0) })
+                return Feature(ids: [enc.ids.map(Int32.init)], types: [enc.typeIDs.map(Int32.init)], targets: labels.map(Int32.init), example: i)
+            }
+        case .multipleChoice(let examples):
+            return try examples.enumerated().map { (i, e) in
+                var f = Feature(ids: [], types: [], targets: [Int32(e.label)], example: i)
+                for option in e.options {
+                    let second = e.question.isEmpty ? option : e.question + " " + option
+                    let enc = try tokenizer.encode(e.context, pair: second, truncation: .some(truncation), padding: .some(nil))
+                    f.ids.append(enc.ids.map(Int32.init))
+                    f.types.append(enc.typeIDs.map(Int32.init))
+                }
+                return f
+            }
+        case .questionAnswering(let examples):
+            let w = try QuestionAnswering.windows(for: examples, tokenizer: tokenizer, maxLength: settings.qaMaxLength, stride: settings.docStride)
+            windows[split] = w
+            return w.map { Feature(ids: [$0.encoding.ids.map(Int32.init)], types: [$0.encoding.typeIDs.map(Int32.init)],
+                                   targets: [Int32($0.startPosition), Int32($0.endPosition)], example: $0.exampleIndex) }
+        }
+    }
+
+    /// Pads a batch of features (every row of multiple-choice features) to its longest row.
+    func input(_ batch: ArraySlice<Feature>) -> (EncoderInput, choices: Int) {
+        let rows = batch.flatMap { zip($0.ids, $0.types).map { ($0, $1) } }
+        let length = rows.map(\.0.count).max() ?? 1
+        var ids = [Int32](repeating: padID, count: rows.count * length)
+        var types = [Int32](repeating: 0, count: rows.count * length)
+        var mask = [Float](repeating: 0, count: rows.count * length)
+        for (r, (rowIDs, rowTypes)) in rows.enumerated() {
+            for t in rowIDs.indices {
+                ids[r * length + t] = rowIDs[t]
+                types[r * length + t] = rowTypes[t]
+                mask[r * length + t] = 1
+            }
+        }
+        return (EncoderInput(ids: ids, tokenTypes: types, attentionMask: mask, batch: rows.count, length: length),
+                batch.first?.ids.count ?? 1)
+    }
+
+    /// The task loss of a batch and its logits.
+    func loss(_ batch: ArraySlice<Feature>, training: Bool, tape: Tape) throws -> (Variable, Variable, EncoderInput) {
+        let (input, choices) = input(batch)
+        let logits = try model(input, choices: choices, training: training, tape: tape)
+        switch task.kind {
+        case .sequenceClassification, .multipleChoice:
+            return (tape.crossEntropy(logits, targets: batch.map { $0.targets[0] }), logits, input)
+        case .regression:
+            let target = Tensor(batch.map { -$0.value }, shape: [batch.count, 1])
+            let diff = tape.add(logits, Variable(constant: target))
+            return (tape.mean(tape.multiply(diff, diff)), logits, input)
+        case .tokenClassification:
+            var targets = [Int32](repeating: -100, count: input.batch * input.length)
+            for (r, f) in batch.enumerated() { for (t, label) in f.targets.enumerated() { targets[r * input.length + t] = label } }
+            let flat = tape.reshape(logits, [input.batch * input.length, task.labels.count])
+            return (tape.crossEntropy(flat, targets: targets), logits, input)
+        case .questionAnswering:
+            // logits (B,T,2): the start and end columns, each (B,T), scored over the positions.
+            let n = input.batch * input.length
+            let column = tape.reshape(logits, [2 * n, 1])
+            let starts = tape.reshape(try tape.gather(column, indices: (0..<n).map { Int32(2 * $0) }), [input.batch, input.length])
+            let ends = tape.reshape(try tape.gather(column, indices: (0..<n).map { Int32(2 * $0 + 1) }), [input.batch, input.length])
+            let loss = tape.add(tape.crossEntropy(starts, targets: batch.map { $0.targets[0] }),
+                                tape.crossEntropy(ends, targets: batch.map { $0.targets[1] }))
+            return (tape.scale(loss, by: 0.5), logits, input)
+        }
+    }
+
+    // MARK: training
+
+    /// Per-parameter learning-rate multipliers for layer-wise decay: embeddings get decay^(L+1)…
+    /// the head 1 (Clark et al. 2020, Appendix A).
+    func layerScales() -> [Float]? {
+        guard settings.layerDecay < 1 else { return nil }
+        let layers = model.config.layers
+        var depth: [ObjectIdentifier: Int] = [:]
+        for p in model.encoder.embeddingParameters { depth[ObjectIdentifier(p)] = 0 }
+        for (i, layer) in model.encoder.layers.enumerated() { for p in layer.parameters where depth[ObjectIdentifier(p)] == nil { depth[ObjectIdentifier(p)] = i + 1 } }
+        return model.parameters.map { p in
+            let d = depth[ObjectIdentifier(p)] ?? (layers + 1)
+            return pow(settings.layerDecay, Float(layers + 1 - d))
+        }
+    }
+
+    /// Trains for `epochs`, evaluating on dev after each and saving the best model; returns the
+    /// best dev metrics.
+    public func train() throws -> [String: Double] {
+        let train = try features(.train)
+        let dev = try features(.dev)
+        let optimizer = AdamW(parameters: model.parameters, weightDecay: settings.weightDecay)
+        optimizer.clearsGradients = true
+        optimizer.learningRateScales = layerScales()
+        let stepsPerEpoch = (train.count + settings.batchSize - 1) / settings.batchSize
+        let total = stepsPerEpoch * settings.epochs
+        let schedule = LearningRateSchedule(peak: settings.lr, warmupSteps: Int(Float(total) * settings.warmupFraction), totalSteps: total)
+        let log = try MetricsLog(url: runFolder.appendingPathComponent("metrics.jsonl"), resumedStep: nil)
+        var rng = RandomGenerator(seed: settings.seed, stream: [0xf1])
+        var progress = ProgressLine()
+        var step = 0, best: [String: Double] = [:], bestScore = -Double.infinity
+        let start = DispatchTime.now().uptimeNanoseconds
+        var tokens = 0
+        for epoch in 1...settings.epochs {
+            var order = Array(train.indices)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.integer(below: i + 1)) }
+            var lossSum = 0.0
+            for b in 0..<stepsPerEpoch {
+                let batch = ArraySlice(order[(b * settings.batchSize)..<min(order.count, (b + 1) * settings.batchSize)].map { train[$0] })
+                let tape = Tape(seed: rng.next())
+                let (loss, _, input) = try loss(batch, training: true, tape: tape)
+                try tape.backward(loss)
+                clipGradientNorm(model.parameters, maxNorm: 1)
+                let lr = schedule.rate(at: step)
+                optimizer.step(lr: lr)
+                step += 1
+                tokens += input.batch * input.length
+                lossSum += Double(loss.value.scalar)
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                progress.update(step: step, of: total, loss: Double(loss.value.scalar), lr: lr, tokensPerSecond: Double(tokens) / elapsed, elapsed: elapsed)
+            }
+            progress.finishLine()
+            var metrics = try evaluate(features: dev, split: .dev)
+            metrics["train_loss"] = lossSum / Double(stepsPerEpoch)
+            var record: [String: Any] = ["step": step, "epoch": epoch, "split": "dev"]
+            for (k, v) in metrics { record[k] = v }
+            log.append(record)
+            let score = metrics[Self.primaryMetric(task.kind)] ?? -Double.infinity
+            report("epoch \(epoch): " + metrics.keys.sorted().map { String(format: "%@ %.4f", $0, metrics[$0]!) }.joined(separator: "  "))
+            if score > bestScore {
+                bestScore = score
+                best = metrics
+                try model.save(folder: runFolder.appendingPathComponent("model"), labels: task.labels)
+                try tokenizer.save(to: runFolder.appendingPathComponent("model").appendingPathComponent("tokenizer.json"))
+            }
+        }
+        return best
+    }
+
+    /// The metric that picks the best epoch.
+    public static func primaryMetric(_ kind: TaskKind) -> String {
+        switch kind {
+        case .sequenceClassification, .multipleChoice: return "accuracy"
+        case .regression: return "pearson"
+        case .tokenClassification: return "token_accuracy"
+        case .questionAnswering: return "f1"
+        }
+    }
+
+    /// Metrics of the current model on a split.
+    public func evaluate(split: TaskSplit) throws -> [String: Double] {
+        try evaluate(features: try features(split), split: split)
+    }
+
+    func evaluate(features: [Feature], split: TaskSplit) throws -> [String: Double] {
+        var predictions: [Int] = [], values: [Double] = [], tagPredictions: [[Int]] = []
+        var windowLogits: [Int: [WindowLogits]] = [:]
+        let qaWindows = windows[split] ?? []
+        var row = 0
+        for start in stride(from: 0, to: features.count, by: 64) {
+            let batch = features[start..<min(features.count, start + 64)]
+            let tape = Tape(recording: false)
+            let (_, logits, input) = try loss(batch, training: false, tape: tape)
+            let v = logits.value, width = v.lastDimension
+            switch task.kind {
+            case .sequenceClassification, .multipleChoice:
+                for r in 0..<v.rowCount { predictions.append(Self.argmax(v.data + r * width, width)) }
+            case .regression:
+                for r in 0..<v.rowCount { values.append(Double(v.data[r])) }
+            case .tokenClassification:
+                for (b, f) in batch.enumerated() {
+                    tagPredictions.append((0..<f.ids[0].count).map { Self.argmax(v.data + (b * input.length + $0) * width, width) })
+                }
+            case .questionAnswering:
+                for (b, f) in batch.enumerated() {
+                    let n = f.ids[0].count, base = v.data + b * input.length * 2
+                    let w = qaWindows[row]
+                    windowLogits[f.example, default: []].append(WindowLogits(startLogits: (0..<n).map { base[2 * $0] },
+                                                                             endLogits: (0..<n).map { base[2 * $0 + 1] },
+                                                                             contextOffsets: w.contextOffsets, nullIndex: w.nullIndex))
+                    row += 1
+                }
+            }
+        }
+        switch task.examples(split) {
+        case .classification(let examples) where task.kind == .regression:
+            let gold = examples.map { $0.label.value ?? 0 }
+            return ["pearson": Metrics.pearson(values, gold), "spearman": Metrics.spearman(values, gold)]
+        case .classification(let examples):
+            let predicted = predictions.map { task.labels[$0] }, gold = examples.map { $0.label.category ?? "" }
+            var m = ["accuracy": Metrics.accuracy(predictions: predicted, references: gold),
+                     "macro_f1": Metrics.macroF1(predictions: predicted, references: gold),
+                     "mcc": Metrics.matthewsCorrelation(predictions: predicted, references: gold)]
+            if let positiveLabel { m["f1"] = Metrics.binaryF1(predictions: predicted, references: gold, positive: positiveLabel) }
+            return m
+        case .multipleChoice(let examples):
+            return ["accuracy": Metrics.accuracy(predictions: predictions, references: examples.map(\.label))]
+        case .tagging(let examples):
+            var predicted: [[String]] = []
+            for (i, e) in examples.enumerated() {
+                let (_, words) = try TokenClassification.encode(words: e.words, tokenizer: tokenizer, maxLength: settings.maxLength)
+                let tags = TokenClassification.wordPredictions(wordIndices: words, tokenPredictions: tagPredictions[i], wordCount: e.words.count, fallback: 0)
+                predicted.append(tags.map { task.labels[$0] })
+            }
+            let gold = examples.map(\.tags)
+            var m = ["token_accuracy": Metrics.tokenAccuracy(predictions: predicted, references: gold)]
+            if task.labels.contains(where: { $0.hasPrefix("B-") }) {
+                m["entity_f1"] = Metrics.entityScores(predictions: predicted.map(TokenClassification.repairBIO), references: gold).f1
+            }
+            return m
+        case .questionAnswering(let examples):
+            var answers: [String: String] = [:]
+            for (i, e) in examples.enumerated() {
+                answers[e.id] = QuestionAnswering.bestAnswer(context: e.context, windows: windowLogits[i] ?? [],
+                                                             options: AnswerSearchOptions(maxAnswerLength: 30))
+            }
+            let (em, f1) = Metrics.squad(predictions: answers, examples: examples)
+            return ["exact_match": em, "f1": f1]
+        }
+    }
+
+    static func argmax(_ row: UnsafeMutablePointer<Float>, _ n: Int) -> Int {
+        var best = 0
+        for j in 1..<max(1, n) where row[j] > row[best] { best = j }
+        return best
+    }
+}

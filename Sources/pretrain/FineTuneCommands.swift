@@ -1,0 +1,108 @@
+import ArgumentParser
+import FineTuning
+import Foundation
+import Models
+import Tasks
+import Tokenizers
+import Training
+
+/// `pretrain tasks`: the built-in fine-tuning tasks.
+struct TasksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tasks", abstract: "List the built-in fine-tuning tasks, their sizes and splits.")
+
+    func run() throws {
+        func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+        print(pad("name", 15) + pad("kind", 24) + "  train    dev   test  " + pad("split by", 18) + "description")
+        for t in BuiltinTask.all {
+            print(pad(t.name, 15) + pad(t.kind.rawValue, 24) + String(format: "%7d %6d %6d  ", t.sizes.train, t.sizes.dev, t.sizes.test)
+                  + pad(t.groupedBy, 18) + t.description)
+        }
+    }
+}
+
+/// Options naming a task and how to read it.
+struct TaskOptions: ParsableArguments {
+    @Option(help: "A built-in task (see `pretrain tasks`).") var task: String?
+    @Option(help: "A task file (JSON: name, kind, format, train/dev/test paths, columns; see docs/TASKS.md).") var taskFile: String?
+
+    func load() throws -> (TaskData, positiveLabel: String?) {
+        switch (task, taskFile) {
+        case (let name?, nil):
+            return (try BuiltinTask.load(name: name), BuiltinTask.all.first { $0.name == name }?.positiveLabel)
+        case (nil, let file?):
+            let spec = try TaskFile.load(path: file)
+            return (try spec.load(), spec.positiveLabel)
+        default:
+            throw ValidationError("give exactly one of --task NAME or --task-file FILE")
+        }
+    }
+}
+
+/// `pretrain finetune`: fine-tune a model folder on a task.
+struct FineTuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune", abstract: "Fine-tune a model on a task; the best dev epoch is kept in RUN_DIR/model.")
+
+    @OptionGroup var taskOptions: TaskOptions
+    @Option(help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer.json).") var model: String
+    @Option(help: "The run folder (metrics.jsonl, model/).") var out: String
+    @Option(name: .customLong("set"), help: "Override a setting: key=value (lr, epochs, batch_size, max_length, qa_max_length, doc_stride, warmup_fraction, weight_decay, layer_decay, seed, threads, max_train_examples).")
+    var overrides: [String] = []
+
+    func run() throws {
+        try reportingErrors {
+            var settings = FineTuneSettings()
+            try settings.apply(overrides)
+            Threading.configure(threads: settings.threads > 0 ? settings.threads : Threading.coreCount)
+            var (task, positive) = try taskOptions.load()
+            if settings.maxTrainExamples > 0, task.train.count > settings.maxTrainExamples { task.train = task.train.prefix(settings.maxTrainExamples) }
+            let folder = URL(fileURLWithPath: model)
+            let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+            let taskModel = try TaskModel.load(folder: folder, head: FineTuner.head(for: task), seed: settings.seed)
+            let run = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+            try JSONSerialization.data(withJSONObject: settings.json, options: [.sortedKeys, .prettyPrinted])
+                .write(to: run.appendingPathComponent("settings.json"))
+            FileHandle.standardError.write(Data("\(task.name): \(task.kind.rawValue), train \(task.train.count), dev \(task.dev.count), test \(task.test.count)\n".utf8))
+            let tuner = FineTuner(task: task, model: taskModel, tokenizer: tokenizer, settings: settings, runFolder: run, positiveLabel: positive)
+            let best = try tuner.train()
+            print("best dev: " + best.keys.sorted().map { String(format: "%@ %.4f", $0, best[$0]!) }.joined(separator: "  "))
+            print("model: \(run.appendingPathComponent("model").path)")
+        }
+    }
+}
+
+/// `pretrain eval`: a fine-tuned model's metrics on a split.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "eval", abstract: "Evaluate a fine-tuned model on a task split (test by default).")
+
+    @OptionGroup var taskOptions: TaskOptions
+    @Option(help: "A fine-tuned model folder (RUN_DIR/model).") var model: String
+    @Option(help: "train, dev or test.") var split: String = "test"
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Flag(help: "Print {\"task\", \"split\", \"metrics\"} as JSON.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            Threading.configure(threads: threads ?? Threading.coreCount)
+            guard let which = TaskSplit(rawValue: split) else { throw ValidationError("--split must be train, dev or test") }
+            let (task, positive) = try taskOptions.load()
+            let folder = URL(fileURLWithPath: model)
+            let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+            let taskModel = try TaskModel.load(folder: folder, head: FineTuner.head(for: task), seed: 0)
+            let tuner = FineTuner(task: task, model: taskModel, tokenizer: tokenizer, settings: FineTuneSettings(),
+                                  runFolder: folder.deletingLastPathComponent(), positiveLabel: positive)
+            let metrics = try tuner.evaluate(split: which)
+            if json {
+                let object: [String: Any] = ["task": task.name, "split": which.rawValue, "metrics": metrics]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                print("\(task.name) (\(which.rawValue), \(task.examples(which).count) examples)")
+                for key in metrics.keys.sorted() { print("  " + key.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%.4f", metrics[key]!)) }
+                if let baseline = task.majorityBaseline(on: which) {
+                    print("  " + "majority baseline".padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%.4f", baseline))
+                }
+            }
+        }
+    }
+}
