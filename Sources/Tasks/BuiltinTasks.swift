@@ -20,7 +20,9 @@ public struct BuiltinTask: Sendable, Hashable {
     /// The label treated as positive by binary F1, when the task has one.
     public var positiveLabel: String?
 
+    /// Tasks are identified by name.
     public static func == (a: BuiltinTask, b: BuiltinTask) -> Bool { a.name == b.name }
+    /// Hashes the name.
     public func hash(into h: inout Hasher) { h.combine(name) }
 
     /// The seed of every shuffle and sample.

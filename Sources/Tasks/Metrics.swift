@@ -113,7 +113,7 @@ public enum Metrics {
         var bag: [Substring: Int] = [:]
         for t in g { bag[t, default: 0] += 1 }
         var common = 0
-        for t in p where (bag[t] ?? 0) > 0 { bag[t]! -= 1; common += 1 }
+        for t in p where (bag[t] ?? 0) > 0 { bag[t, default: 0] -= 1; common += 1 }
         if common == 0 { return 0 }
         let precision = Double(common) / Double(p.count), recall = Double(common) / Double(g.count)
         return 2 * precision * recall / (precision + recall)

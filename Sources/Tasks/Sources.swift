@@ -182,7 +182,7 @@ public enum WordNet {
             while i + f.count <= text.count {
                 if text[i] == f[0], text[i..<(i + f.count)].elementsEqual(f),
                    i == 0 || !isWordScalar(text[i - 1]), i + f.count == text.count || !isWordScalar(text[i + f.count]) {
-                    if best == nil || i < best!.lowerBound { best = i..<(i + f.count) }
+                    if i < (best?.lowerBound ?? Int.max) { best = i..<(i + f.count) }
                     break
                 }
                 i += 1
