@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "PretrainingData", "SafeTensors"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Models"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Models", "Tasks", "Tokenizers", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PretrainingDataTests", dependencies: ["PretrainingData", "Tokenizers", "Tensors"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizers"]),
     ]

@@ -151,7 +151,9 @@ public final class FineTuner {
     /// Pads a batch of features (every row of multiple-choice features) to its longest row.
     func input(_ batch: ArraySlice<Feature>) -> (EncoderInput, choices: Int) {
         let rows = batch.flatMap { zip($0.ids, $0.types).map { ($0, $1) } }
-        let length = rows.map(\.0.count).max() ?? 1
+        // Rounded up to a multiple of 16 so batches share buffer sizes (the pool reuses them
+        // instead of faulting in fresh pages every step).
+        let length = min(((rows.map(\.0.count).max() ?? 1) + 15) / 16 * 16, model.config.maxPositions)
         var ids = [Int32](repeating: padID, count: rows.count * length)
         var types = [Int32](repeating: 0, count: rows.count * length)
         var mask = [Float](repeating: 0, count: rows.count * length)
@@ -221,6 +223,7 @@ public final class FineTuner {
         let stepsPerEpoch = (train.count + settings.batchSize - 1) / settings.batchSize
         let total = stepsPerEpoch * settings.epochs
         let schedule = LearningRateSchedule(peak: settings.lr, warmupSteps: Int(Float(total) * settings.warmupFraction), totalSteps: total)
+        try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
         let log = try MetricsLog(url: runFolder.appendingPathComponent("metrics.jsonl"), resumedStep: nil)
         var rng = RandomGenerator(seed: settings.seed, stream: [0xf1])
         var progress = ProgressLine()

@@ -1,0 +1,118 @@
+import XCTest
+import Foundation
+import Models
+import Tasks
+import Tokenizers
+import Training
+@testable import FineTuning
+
+/// The fine-tuning loop learns small synthetic tasks of every shape from a random tiny encoder.
+final class FineTunerTests: XCTestCase {
+    static let words = ["good", "great", "fine", "bad", "awful", "poor", "the", "movie", "was", "a", "plot", "and", "very", "it"]
+
+    func tokenizer() throws -> Tokenizer {
+        try Tokenizer.bert(vocabTxt: (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + Self.words).joined(separator: "\n"))
+    }
+
+    func model(head: TaskModel.Head, hidden: Int = 16) throws -> TaskModel {
+        let config = EncoderConfiguration(vocabSize: 19, hiddenSize: hidden, layers: 2, heads: 2, intermediateSize: 2 * hidden,
+                                          hiddenDropout: 0, attentionDropout: 0, maxPositions: 64)
+        return try TaskModel(config: config, head: head, seed: 3)
+    }
+
+    func temporaryFolder() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ft-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    /// Sentences of filler words with one sentiment word; the label is that word's polarity.
+    func sentimentExamples(_ n: Int, seed: UInt64) -> [TextClassificationExample] {
+        var rng = RandomGenerator(seed: seed)
+        let filler = Array(Self.words[6...])
+        return (0..<n).map { _ in
+            let positive = rng.bernoulli(0.5)
+            let cue = positive ? ["good", "great", "fine"][rng.integer(below: 3)] : ["bad", "awful", "poor"][rng.integer(below: 3)]
+            var sentence = (0..<5).map { _ in filler[rng.integer(below: filler.count)] }
+            sentence.insert(cue, at: rng.integer(below: 6))
+            return TextClassificationExample(text: sentence.joined(separator: " "), label: .category(positive ? "positive" : "negative"))
+        }
+    }
+
+    func testClassificationLearnsAndKeepsTheBestEpoch() throws {
+        let task = TaskData(name: "toy", kind: .sequenceClassification, labels: ["negative", "positive"],
+                            train: .classification(sentimentExamples(256, seed: 1)), dev: .classification(sentimentExamples(64, seed: 2)),
+                            test: .classification(sentimentExamples(64, seed: 3)))
+        var settings = FineTuneSettings()
+        settings.epochs = 4
+        settings.lr = 2e-3
+        settings.batchSize = 16
+        let run = temporaryFolder()
+        let tuner = FineTuner(task: task, model: try model(head: FineTuner.head(for: task), hidden: 32), tokenizer: try tokenizer(),
+                              settings: settings, runFolder: run, positiveLabel: "positive")
+        tuner.report = { _ in }
+        let best = try tuner.train()
+        XCTAssertGreaterThan(best["accuracy"]!, 0.9, "\(best)")
+        // The saved best model reloads with its head and scores the same on dev.
+        let reloaded = try TaskModel.load(folder: run.appendingPathComponent("model"), head: .sequenceClassification(labels: 2), seed: 0)
+        let again = FineTuner(task: task, model: reloaded, tokenizer: try tokenizer(), settings: settings, runFolder: run, positiveLabel: "positive")
+        XCTAssertEqual(try again.evaluate(split: .dev)["accuracy"]!, best["accuracy"]!, accuracy: 1e-9)
+        XCTAssertEqual(MetricsLog.read(run.appendingPathComponent("metrics.jsonl")).count, 4)
+    }
+
+    func testTaggingMultipleChoiceAndQuestionAnsweringLearn() throws {
+        var rng = RandomGenerator(seed: 5)
+        // Tagging: sentiment words are ADJ, the rest X.
+        let tagged = (0..<160).map { _ -> TokenTaggingExample in
+            let words = (0..<6).map { _ in Self.words[rng.integer(below: Self.words.count)] }
+            return TokenTaggingExample(words: words, tags: words.map { Self.words.firstIndex(of: $0)! < 6 ? "ADJ" : "X" })
+        }
+        // Multiple choice: the option that repeats the context's sentiment word.
+        let choices = (0..<160).map { i -> MultipleChoiceExample in
+            let cue = Self.words[rng.integer(below: 6)]
+            var options = Self.words[0..<6].filter { $0 != cue }.shuffled(using: &rng).prefix(3).map { $0 }
+            let label = rng.integer(below: 4)
+            options.insert(cue, at: label)
+            return MultipleChoiceExample(id: "\(i)", context: "the movie was \(cue)", question: "", options: options, label: label)
+        }
+        // QA: the answer is the sentiment word in the context.
+        let questions = (0..<160).map { i -> QuestionAnsweringExample in
+            let cue = Self.words[rng.integer(below: 6)]
+            let context = "the movie was very \(cue) and the plot was a movie"
+            let start = context.unicodeScalars.count - "\(cue) and the plot was a movie".unicodeScalars.count
+            return QuestionAnsweringExample(id: "\(i)", question: "movie", context: context, answers: [QuestionAnswer(text: cue, characterStart: start)])
+        }
+        let tasks: [(TaskData, String, Double, Int)] = [
+            (TaskData(name: "tags", kind: .tokenClassification, labels: ["ADJ", "X"], train: .tagging(Array(tagged[..<128])),
+                      dev: .tagging(Array(tagged[128...])), test: .tagging(Array(tagged[128...]))), "token_accuracy", 0.95, 3),
+            (TaskData(name: "mc", kind: .multipleChoice, labels: [], train: .multipleChoice(Array(choices[..<128])),
+                      dev: .multipleChoice(Array(choices[128...])), test: .multipleChoice(Array(choices[128...]))), "accuracy", 0.5, 10),
+            (TaskData(name: "qa", kind: .questionAnswering, labels: [], train: .questionAnswering(Array(questions[..<128])),
+                      dev: .questionAnswering(Array(questions[128...])), test: .questionAnswering(Array(questions[128...]))), "exact_match", 60, 6),
+        ]
+        for (task, metric, threshold, epochs) in tasks {
+            var settings = FineTuneSettings()
+            settings.epochs = epochs
+            settings.lr = 3e-3
+            settings.batchSize = 16
+            let tuner = FineTuner(task: task, model: try model(head: FineTuner.head(for: task)), tokenizer: try tokenizer(), settings: settings,
+                                  runFolder: temporaryFolder(), positiveLabel: nil)
+            tuner.report = { _ in }
+            let best = try tuner.train()
+            XCTAssertGreaterThan(best[metric]!, threshold, "\(task.name): \(best)")
+        }
+    }
+
+    func testLayerwiseDecayScalesLearningRatesByDepth() throws {
+        var settings = FineTuneSettings()
+        settings.layerDecay = 0.8
+        let model = try model(head: .sequenceClassification(labels: 2))
+        let task = TaskData(name: "t", kind: .sequenceClassification, labels: ["a", "b"], train: .classification([]), dev: .classification([]), test: .classification([]))
+        let scales = FineTuner(task: task, model: model, tokenizer: try tokenizer(), settings: settings, runFolder: temporaryFolder(), positiveLabel: nil).layerScales()!
+        let byName = Dictionary(uniqueKeysWithValues: zip(model.parameters.map(\.name), scales))
+        XCTAssertEqual(byName["bert.embeddings.word_embeddings.weight"]!, 0.8 * 0.8 * 0.8, accuracy: 1e-6)
+        XCTAssertEqual(byName["bert.encoder.layer.0.attention.self.query.weight"]!, 0.8 * 0.8, accuracy: 1e-6)
+        XCTAssertEqual(byName["bert.encoder.layer.1.output.dense.weight"]!, 0.8, accuracy: 1e-6)
+        XCTAssertEqual(byName["classifier.weight"]!, 1, accuracy: 1e-6)
+    }
+}
