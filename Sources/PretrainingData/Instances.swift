@@ -5,9 +5,13 @@ import Tensors
 public enum InputFormat: String, Sendable, Codable, CaseIterable {
     /// BERT (Devlin et al. 2019): A = sentences of one document packed up to a random split
     /// point, B = the actual continuation or, for NSP with p = 0.5, a segment from another
-    /// document; together up to `maxLength` (google-research/bert `create_instances_from_document`).
+    /// document; together up to `maxLength` (google-research/bert `create_instances_from_document`:
+    /// a one-sentence chunk always gets a random B under NSP, and a corpus of one document draws
+    /// the "random" B from that document). Under SOP a lone trailing sentence is dropped.
     case segmentPair
-    /// A and B are single natural sentences (RoBERTa's SENTENCE-PAIR).
+    /// A and B are single natural sentences (RoBERTa's SENTENCE-PAIR): every sentence that has
+    /// a successor is an A once; B is that successor or, for NSP with p = 0.5, a random sentence
+    /// of another document. `shortSequenceProbability` does not apply.
     case sentencePair
     /// Contiguous sentences packed up to `maxLength`, crossing documents with the template's
     /// separator between them (RoBERTa's FULL-SENTENCES). Single segment, no sentence task.
@@ -41,7 +45,9 @@ public struct InstanceConfig: Sendable, Equatable, Codable {
     /// sees short inputs. Drawn per instance (google-research draws once per document); use 0
     /// for RoBERTa, which trains on full-length inputs only.
     public var shortSequenceProbability: Double
+    /// How sentences are grouped into inputs.
     public var format: InputFormat
+    /// NSP, SOP or none; NSP and SOP need a pair format.
     public var sentenceTask: SentenceTask
 
     public init(maxLength: Int = 128, shortSequenceProbability: Double = 0.1, format: InputFormat = .segmentPair,
@@ -125,7 +131,9 @@ public struct InstancePlan: Sendable, Equatable, Hashable {
 /// for (i, p) in plans.enumerated() { let instance = builder.materialize(p, from: corpus) … }
 /// ```
 public struct InstanceBuilder: Sendable {
+    /// Format, sentence task and lengths.
     public let config: InstanceConfig
+    /// The specials around and between segments.
     public let template: SequenceTemplate
 
     /// Content tokens per instance (maxLength minus the template's specials).

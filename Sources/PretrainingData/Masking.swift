@@ -33,6 +33,7 @@ public enum MaskingScheme: Sendable, Equatable, Codable {
 /// (Clark et al. 2020). Whole-word and n-gram masking decide per token, as google-research/bert
 /// and ALBERT do; span masking decides once per span (Joshi et al. 2020, §3.1).
 public struct MaskingConfig: Sendable, Equatable, Codable {
+    /// How predicted tokens are grouped (token, whole word, n-gram, span).
     public var scheme: MaskingScheme
     /// Fraction of maskable tokens to predict (0.15).
     public var probability: Double
@@ -42,6 +43,7 @@ public struct MaskingConfig: Sendable, Equatable, Codable {
     public var maskRatio: Double
     /// Probability that a chosen token becomes a random token; the rest are kept unchanged.
     public var randomRatio: Double
+    /// The id that replaces masked tokens (`[MASK]`, `<mask>`).
     public var maskID: Int32
     /// Random replacements are drawn from `0..<vocabularySize`.
     public var vocabularySize: Int
@@ -83,15 +85,17 @@ public struct MaskingConfig: Sendable, Equatable, Codable {
     /// Masks one instance. Deterministic given `rng`; special tokens are never chosen. Positions
     /// come out ascending with the original ids as labels; span masking also fills `spanTargets`.
     public func mask(_ instance: PretrainingInstance, using rng: inout RandomGenerator) -> MaskedInstance {
-        maskRecordingUnits(instance, using: &rng).masked
+        maskRecordingUnits(instance, using: &rng, recordPlacement: false).masked
     }
 
     // Per-token state while masking: unmaskable, free, or the replacement decided for it.
     private static let blocked: UInt8 = 255, free: UInt8 = 0, replaceMask: UInt8 = 1, replaceRandom: UInt8 = 2, keep: UInt8 = 3
 
-    /// Masks and also returns the chosen units (token ranges: a token, a word, an n-gram, a span),
-    /// which tests use to check the unit length distributions.
-    func maskRecordingUnits(_ instance: PretrainingInstance, using rng: inout RandomGenerator) -> (masked: MaskedInstance, units: [Range<Int>]) {
+    /// Masks and, with `recordPlacement`, also returns the chosen units (token ranges: a token, a
+    /// word, an n-gram, a span) in the order they were placed, which tests use to check the unit
+    /// length distributions.
+    func maskRecordingUnits(_ instance: PretrainingInstance, using rng: inout RandomGenerator,
+                            recordPlacement: Bool = true) -> (masked: MaskedInstance, units: [Range<Int>]) {
         let n = instance.ids.count
         var state = [UInt8](repeating: Self.free, count: n)
         var maskable = 0
@@ -121,6 +125,7 @@ public struct MaskingConfig: Sendable, Equatable, Codable {
                 chooseSpans(words, p: p, maxWords: max(1, maxWords), &state, budget, &units, &rng)
             }
         }
+        let placed = recordPlacement ? units : []
         units.sort { $0.lowerBound < $1.lowerBound }
         var count = 0
         for u in units { count += u.count }
@@ -146,7 +151,7 @@ public struct MaskingConfig: Sendable, Equatable, Codable {
         }
         let masked = MaskedInstance(inputIDs: inputIDs, positions: positions, labels: labels,
                                     spanTargets: isSpan ? targets : nil)
-        return (masked, units)
+        return (masked, placed)
     }
 
     /// One 80/10/10 draw.

@@ -25,18 +25,25 @@ public enum SequenceTemplateError: Error, Equatable, CustomStringConvertible {
 public struct SequenceTemplate: Sendable, Equatable {
     /// The specials of one layout, `prefix A middle B suffix`, with their token types.
     public struct Layout: Sendable, Equatable {
+        /// Specials before A (`[CLS]`, `<s>`).
         public var prefix: [Int32]
+        /// Token types of `prefix`.
         public var prefixTypes: [Int32]
-        /// Between A and B; empty for a single segment.
+        /// Specials between A and B (`[SEP]`, `</s></s>`); empty for a single segment.
         public var middle: [Int32]
+        /// Token types of `middle`.
         public var middleTypes: [Int32]
+        /// Specials after the last segment (`[SEP]`, `</s>`).
         public var suffix: [Int32]
+        /// Token types of `suffix`.
         public var suffixTypes: [Int32]
         /// Token type of A's tokens.
         public var firstType: Int32
         /// Token type of B's tokens (unused for a single segment).
         public var secondType: Int32
 
+        /// A layout; omitted types default to `firstType` for prefix and middle, and to the last
+        /// segment's type for the suffix (BERT's convention).
         public init(prefix: [Int32], prefixTypes: [Int32]? = nil, middle: [Int32] = [], middleTypes: [Int32]? = nil,
                     suffix: [Int32], suffixTypes: [Int32]? = nil, firstType: Int32 = 0, secondType: Int32 = 0) {
             self.prefix = prefix
