@@ -77,7 +77,9 @@ public struct MaskingConfig: Sendable, Equatable, Codable {
     /// Number of predictions for `maskable` maskable tokens: max(1, round(p·m)), capped; 0 when m = 0.
     public func predictionCount(maskable: Int) -> Int {
         guard maskable > 0 else { return 0 }
-        var k = max(1, Int((probability * Double(maskable)).rounded()))
+        // Clamped before converting so that a NaN or huge probability cannot trap.
+        let expected = probability.isFinite ? min(Double(maskable), max(0, probability * Double(maskable))) : 0
+        var k = max(1, Int(expected.rounded()))
         if let cap = maxPredictions { k = min(k, max(0, cap)) }
         return min(k, maskable)
     }

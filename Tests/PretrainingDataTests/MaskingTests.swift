@@ -49,6 +49,16 @@ final class MaskingTests: XCTestCase {
         }
     }
 
+    func testOddProbabilitiesDoNotTrap() {
+        var rng = RandomGenerator(seed: 16)
+        let inst = Self.instance(length: 40, &rng)
+        for p in [Double.nan, .infinity, -1, 1e300, 2] {
+            let out = Self.config(.token, probability: p).mask(inst, using: &rng)
+            XCTAssertLessThanOrEqual(out.positions.count, 38)
+        }
+        XCTAssertEqual(Self.config(.token, maxPredictions: 0).mask(inst, using: &rng).positions, [])
+    }
+
     func testReplacementProportionsAre80_10_10AndElectra85_0_15() {
         for (maskRatio, randomRatio) in [(0.8, 0.1), (0.85, 0.0)] {
             let config = Self.config(.token, maskRatio: maskRatio, randomRatio: randomRatio)
