@@ -194,6 +194,23 @@ final class InstanceTests: XCTestCase {
                        [[2, 100, 101, 102, 3], [2, 200, 201, 202, 3]])
     }
 
+    /// The trainer's loop: plan with the data epoch, materialize, mask with (seed, epoch, index).
+    func testStaticDataRepeatsWholeMaskedInstancesWithPeriodDupeFactor() throws {
+        let corpus = Self.corpus(documents: 30)
+        let builder = try Self.builder(.segmentPair, .nsp)
+        let masking = try MaskingConfig(template: Self.template, scheme: .wholeWord, maxPredictions: 20)
+        func epochData(_ epoch: Int, dupeFactor: Int?) -> [MaskedInstance] {
+            let plans = builder.plan(corpus, seed: 9, epoch: MaskingSeed.dataEpoch(epoch, dupeFactor: dupeFactor))
+            return plans.prefix(50).enumerated().map { i, plan in
+                var rng = MaskingSeed.rng(seed: 9, epoch: epoch, index: i, dupeFactor: dupeFactor)
+                return masking.mask(builder.materialize(plan, from: corpus), using: &rng)
+            }
+        }
+        XCTAssertEqual(epochData(1, dupeFactor: 3), epochData(4, dupeFactor: 3))
+        XCTAssertNotEqual(epochData(1, dupeFactor: 3), epochData(2, dupeFactor: 3))
+        XCTAssertNotEqual(epochData(1, dupeFactor: nil), epochData(4, dupeFactor: nil))
+    }
+
     func testInvalidConfigurationsThrow() {
         XCTAssertThrowsError(try Self.builder(.fullSentences, .nsp)) {
             XCTAssertEqual($0 as? InstanceConfigError, .sentenceTaskNeedsPair(format: .fullSentences, task: .nsp))
