@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PretrainingData
 import Training
 
 /// `pretrain recipe list|show`: the shipped recipes and the effective configuration of one.
@@ -40,3 +41,44 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw ExitCode(1)
     }
 }
+
+/// `pretrain train`: a pretraining run from a recipe (see recipes/ and `pretrain recipe show`).
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Pretrain an encoder: tokenizer, shards, training, evaluation, checkpoints and export.")
+
+    @Option(help: "A recipe name (bert, roberta, albert, spanbert; see `pretrain recipe list`) or a recipe file.")
+    var recipe: String
+    @Option(parsing: .upToNextOption, help: "Corpus files (one sentence per line, blank line between documents; see --format).")
+    var corpus: [String] = []
+    @Option(help: "Corpus format: text, folder or jsonl.") var format: CorpusFormat = .text
+    @Option(help: "JSONL field holding the text.") var textField: String = "text"
+    @Option(help: "The run folder (metrics.jsonl, checkpoints/, model/, plots).") var out: String
+    @Option(name: .customLong("set"), help: "Override a recipe setting: key=value (repeatable; `pretrain recipe show` lists them).")
+    var overrides: [String] = []
+    @Flag(help: "Continue the run in --out from its newest valid checkpoint (bit for bit).") var resume = false
+
+    func run() throws {
+        try reportingErrors {
+            let report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+            // A resumed run starts from its own recipe.json; otherwise the named recipe.
+            let base = resume ? Recipe() : try Recipe.load(recipe, overrides: overrides)
+            let run = try PretrainingRun(recipe: base, overrides: overrides,
+                                         corpus: .init(files: corpus, format: format, textField: textField),
+                                         folder: URL(fileURLWithPath: out), resume: resume, report: report)
+            let r = run.recipe
+            report("recipe \(r.name): \(r.family) \(r.model), objectives \(r.objectives.joined(separator: "+")), \(r.masking) masking (\(r.maskMode)), "
+                   + "format \(r.format), batch \(r.batchSize)×\(r.gradAccum), \(r.maxSteps) steps, \(run.trainer.objectives.parameterCount) parameters")
+            try run.trainer.train()
+            let model = try run.export()
+            if let last = MetricsLog.read(run.folder.appendingPathComponent("metrics.jsonl")).last(where: { $0["split"] as? String == "eval" }) {
+                report(String(format: "held-out: MLM loss %.3f, perplexity %.1f, accuracy %.3f (best constant guess %.3f)",
+                              last["mlm_loss"] as? Double ?? .nan, last["perplexity"] as? Double ?? .nan,
+                              last["mlm_accuracy"] as? Double ?? .nan, last["unigram_baseline_accuracy"] as? Double ?? .nan))
+            }
+            report("model: \(model.path)  plots: \(run.folder.appendingPathComponent("loss.svg").path), \(run.folder.appendingPathComponent("accuracy.svg").path)")
+        }
+    }
+}
+
+extension CorpusFormat: ExpressibleByArgument {}

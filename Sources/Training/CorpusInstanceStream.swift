@@ -1,0 +1,61 @@
+import Foundation
+import PretrainingData
+
+/// Masked instances from a tokenized corpus, addressed by (epoch, index): each epoch's instance
+/// plan is drawn from (seed, epoch) and each instance's mask from (seed, epoch, index), so the
+/// stream needs no state beyond its position. Static masking (BERT) repeats data and masks with
+/// period `dupe_factor`; dynamic masking (RoBERTa) draws fresh ones every epoch. A `fixed` stream
+/// (held-out evaluation) always serves epoch 0.
+public final class CorpusInstanceStream: InstanceStream {
+    public let corpus: TokenizedCorpus
+    public let builder: InstanceBuilder
+    public let masking: MaskingConfig
+    public let seed: UInt64
+    /// nil = dynamic masking.
+    public let dupeFactor: Int?
+    public let fixed: Bool
+    private var cachedEpoch = -1
+    private var plans: [InstancePlan] = []
+
+    public init(corpus: TokenizedCorpus, recipe: Recipe, template: SequenceTemplate, seed: UInt64, fixed: Bool = false) throws {
+        self.corpus = corpus
+        let task: SentenceTask = recipe.objectives.contains("nsp") ? .nsp : recipe.objectives.contains("sop") ? .sop : .none
+        let formats: [String: InputFormat] = ["segment_pair": .segmentPair, "sentence_pair": .sentencePair, "full_sentences": .fullSentences,
+                                              "doc_sentences": .docSentences, "single_segment": .singleSegment]
+        let schemes: [String: MaskingScheme] = ["token": .token, "whole_word": .wholeWord, "ngram": .albertNgram, "span": .spanBERT]
+        guard let format = formats[recipe.format], let scheme = schemes[recipe.masking] else {
+            throw RecipeError.invalid("format \(recipe.format) or masking \(recipe.masking)")
+        }
+        builder = try InstanceBuilder(config: InstanceConfig(maxLength: recipe.seqLen, shortSequenceProbability: recipe.shortSeqProb,
+                                                             format: format, sentenceTask: task), template: template)
+        masking = try MaskingConfig(template: template, scheme: scheme, probability: recipe.maskProb, maxPredictions: recipe.maxPredictions)
+        self.seed = seed
+        dupeFactor = recipe.maskMode == "static" ? recipe.dupeFactor : nil
+        self.fixed = fixed
+    }
+
+    func dataEpoch(_ epoch: Int) -> Int { fixed ? 0 : MaskingSeed.dataEpoch(epoch, dupeFactor: dupeFactor) }
+
+    func plans(for epoch: Int) -> [InstancePlan] {
+        let e = dataEpoch(epoch)
+        if e != cachedEpoch {
+            plans = builder.plan(corpus, seed: seed, epoch: e)
+            cachedEpoch = e
+        }
+        return plans
+    }
+
+    public func count(epoch: Int) throws -> Int {
+        let n = plans(for: epoch).count
+        guard n > 0 else {
+            throw RecipeError.invalid("the corpus yields no training instances (\(corpus.documentCount) documents); give more text or a shorter seq_len")
+        }
+        return n
+    }
+
+    public func item(epoch: Int, index: Int) throws -> (instance: PretrainingInstance, masked: MaskedInstance) {
+        let instance = builder.materialize(plans(for: epoch)[index], from: corpus)
+        var rng = MaskingSeed.rng(seed: seed, epoch: dataEpoch(epoch), index: index)
+        return (instance, masking.mask(instance, using: &rng))
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Models
+import PretrainingData
+import Tokenizers
+
+/// Sets up a pretraining run folder — recipe, tokenizer, shards, model, instance streams — and
+/// exports its result. The folder holds everything a resumed run needs:
+///
+///     RUN_DIR/recipe.json        the effective recipe (a resumed run starts from it)
+///     RUN_DIR/tokenizer.json     trained on the corpus unless the recipe names one
+///     RUN_DIR/data/{train,heldout}/shard-*.bin + manifest.json
+///     RUN_DIR/metrics.jsonl, loss.svg, accuracy.svg
+///     RUN_DIR/checkpoints/step-*/
+///     RUN_DIR/model/             config.json + model.safetensors + tokenizer.json (Hugging Face)
+public struct PretrainingRun {
+    public let folder: URL
+    public let recipe: Recipe
+    public let tokenizer: Tokenizer
+    public let trainer: Trainer
+
+    /// Options for reading the corpus files.
+    public struct CorpusOptions: Sendable {
+        public var files: [String]
+        public var format: CorpusFormat
+        public var textField: String
+        public init(files: [String], format: CorpusFormat = .text, textField: String = "text") {
+            (self.files, self.format, self.textField) = (files, format, textField)
+        }
+    }
+
+    /// Opens (or, with `resume`, reopens) a run.
+    public init(recipe requested: Recipe, overrides: [String], corpus: CorpusOptions, folder: URL, resume: Bool,
+                report: @escaping (String) -> Void) throws {
+        self.folder = folder
+        let fm = FileManager.default
+        let recipeURL = folder.appendingPathComponent("recipe.json")
+        let store = CheckpointStore(runFolder: folder)
+        var recipe = requested
+        if resume {
+            guard fm.fileExists(atPath: recipeURL.path) else {
+                throw RecipeError.invalid("--resume: \(folder.path) has no recipe.json; it is not a run folder (start without --resume)")
+            }
+            // The run's own recipe, with this invocation's overrides (e.g. a larger max_steps).
+            recipe = try Recipe.parse(Data(contentsOf: recipeURL), source: recipeURL.path, overrides: overrides)
+        } else if !store.checkpoints().isEmpty {
+            throw RecipeError.invalid("\(folder.path) already holds a run with checkpoints; pass --resume to continue it or choose another --out")
+        }
+        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(recipe.json().utf8).write(to: recipeURL, options: .atomic)
+        self.recipe = recipe
+        Threading.configure(threads: recipe.threads > 0 ? recipe.threads : Threading.coreCount)
+
+        if !resume || !fm.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) {
+            guard !corpus.files.isEmpty else { throw CorpusError.emptyCorpus(description: "no --corpus files were given") }
+        }
+        tokenizer = try RunTokenizer.prepare(recipe: recipe, runFolder: folder, corpusLines: {
+            let stream = try documents(files: corpus.files, format: corpus.format, textField: corpus.textField)
+            var lines: [String] = []
+            while lines.count < RunTokenizer.trainingLineLimit, let document = try stream.nextDocument() { lines += document }
+            return lines
+        }, report: report)
+
+        let (train, heldout) = try Self.shards(recipe: recipe, corpus: corpus, tokenizer: tokenizer, folder: folder, report: report)
+        let template = try SequenceTemplate(tokenizer: tokenizer)
+        guard let padID = template.padID else {
+            throw RecipeError.invalid("the tokenizer has no padding token ([PAD] or <pad>); train one with the recipe or add it")
+        }
+        let config = try recipe.encoderConfiguration(vocabSize: tokenizer.vocabularySize, padID: Int(padID))
+        let sentenceTask = recipe.objectives.first { $0 == "nsp" || $0 == "sop" }
+        let model = try PretrainingModel(config: config, heads: sentenceTask == nil ? [.maskedLM] : [.maskedLM, .sentencePair],
+                                         seed: recipe.seed)
+        let objectives = PretrainingObjectives(model: model, sentenceTask: sentenceTask, spanBoundary: recipe.objectives.contains("sbo"),
+                                               seed: recipe.seed)
+        let trainStream = try CorpusInstanceStream(corpus: train, recipe: recipe, template: template, seed: recipe.seed)
+        // Held-out instances: one fixed epoch, masked with a seed of their own.
+        let heldoutStream = try heldout.map { try CorpusInstanceStream(corpus: $0, recipe: recipe, template: template, seed: recipe.seed &+ 1, fixed: true) }
+        trainer = Trainer(recipe: recipe, objectives: objectives, stream: trainStream, heldout: heldoutStream,
+                          runFolder: folder, padID: padID)
+        trainer.report = report
+        if resume { try trainer.resume() }
+    }
+
+    /// Prepares (once) and opens the training and held-out shards. Documents go to the held-out
+    /// side by a hash of their index, so the split does not depend on corpus order elsewhere.
+    static func shards(recipe: Recipe, corpus: CorpusOptions, tokenizer: Tokenizer, folder: URL,
+                       report: (String) -> Void) throws -> (ShardedCorpus, ShardedCorpus?) {
+        let data = folder.appendingPathComponent("data")
+        let trainFolder = data.appendingPathComponent("train"), heldoutFolder = data.appendingPathComponent("heldout")
+        let manifest = ShardManifest.fileName
+        let ready = FileManager.default.fileExists(atPath: trainFolder.appendingPathComponent(manifest).path)
+            && FileManager.default.fileExists(atPath: heldoutFolder.appendingPathComponent(manifest).path)
+        if !ready {
+            func isHeldout(_ index: Int) -> Bool {
+                var x = UInt64(index) &+ 0x9E37_79B9_7F4A_7C15
+                x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+                x ^= x >> 31
+                return Double(x % 1_000_000) < recipe.heldoutFraction * 1_000_000
+            }
+            for (side, target) in [(false, trainFolder), (true, heldoutFolder)] {
+                let stream = try documents(files: corpus.files, format: corpus.format, textField: corpus.textField)
+                var index = -1
+                let summary = try prepareShards(nextDocument: {
+                    while let document = try stream.nextDocument() {
+                        index += 1
+                        if isHeldout(index) == side { return document }
+                    }
+                    return nil
+                }, tokenizer: tokenizer, outputDirectory: target)
+                report(String(format: "prepared %@: %d documents, %d sentences, %d tokens (%.0fk tokens/s)%@",
+                              side ? "held-out" : "training", summary.documents, summary.sentences, summary.tokens,
+                              summary.tokensPerSecond / 1000,
+                              stream.statistics.invalidUTF8Lines > 0 ? ", \(stream.statistics.invalidUTF8Lines) invalid UTF-8 lines skipped" : ""))
+            }
+        }
+        let train = try ShardedCorpus.open(directory: trainFolder, tokenizer: tokenizer)
+        guard train.documentCount > 0 else { throw CorpusError.emptyCorpus(description: corpus.files.joined(separator: ", ")) }
+        let heldout = try ShardedCorpus.open(directory: heldoutFolder, tokenizer: tokenizer)
+        return (train, heldout.documentCount > 0 ? heldout : nil)
+    }
+
+    /// Writes the Hugging Face model folder (`RUN_DIR/model`) and the plots.
+    public func export() throws -> URL {
+        let modelFolder = folder.appendingPathComponent("model")
+        try trainer.objectives.model.save(folder: modelFolder)
+        try tokenizer.save(to: modelFolder.appendingPathComponent("tokenizer.json"))
+        try writeRunPlots(runFolder: folder)
+        return modelFolder
+    }
+}
