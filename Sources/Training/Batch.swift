@@ -16,6 +16,10 @@ public struct PretrainingBatch: Sendable {
     public var spanOffsets: [Int32] = []
     /// Non-pad tokens in the batch (for tokens/s).
     public var tokenCount: Int
+    /// Real predictions (`labels` also holds padding rows with ``ignoredLabel``).
+    public var predictionCount: Int
+    /// The target of padding rows: skipped by the loss and the accuracy.
+    public static let ignoredLabel = LossKernels.ignoreIndex
 
     /// Pads every instance to `length` with `padID` (attention mask 0 there).
     public init(_ items: [(instance: PretrainingInstance, masked: MaskedInstance)], length: Int, padID: Int32) {
@@ -27,6 +31,7 @@ public struct PretrainingBatch: Sendable {
         labels = []
         sentenceLabels = []
         tokenCount = 0
+        predictionCount = 0
         for (row, item) in items.enumerated() {
             let n = min(length, item.masked.inputIDs.count)
             let base = row * length
@@ -47,6 +52,19 @@ public struct PretrainingBatch: Sendable {
             }
             if let label = item.instance.sentenceLabel { sentenceLabels.append(label) }
         }
-        input = EncoderInput(ids: ids, tokenTypes: types, attentionMask: mask, batch: b, length: length)
+        predictionCount = labels.count
+        // Pad the predicted rows to a multiple of 64 with ignored targets: the head's (M,V) logits
+        // then come in a few sizes the buffer pool can reuse, instead of a fresh ~20 MB every step.
+        let padded = (labels.count + 63) / 64 * 64
+        let extra = padded - labels.count
+        positions += [Int32](repeating: 0, count: extra)
+        labels += [Int32](repeating: PretrainingBatch.ignoredLabel, count: extra)
+        if !spanLeft.isEmpty {
+            spanLeft += [Int32](repeating: 0, count: extra)
+            spanRight += [Int32](repeating: 0, count: extra)
+            spanOffsets += [Int32](repeating: 0, count: extra)
+        }
+        // Packed formats fill every position: no padding mask to apply then.
+        input = EncoderInput(ids: ids, tokenTypes: types, attentionMask: tokenCount == b * length ? nil : mask, batch: b, length: length)
     }
 }

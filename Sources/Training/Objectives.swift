@@ -37,7 +37,7 @@ public final class PretrainingObjectives: Module {
         var total = tape.crossEntropy(logits, targets: batch.labels, normalizer: m)
         stats.mlmLoss = Double(total.value.scalar) * Double(m)
         stats.mlmCorrect = Self.correctCount(logits.value, batch.labels)
-        stats.predictions = batch.labels.count
+        stats.predictions = batch.predictionCount
 
         if sentenceTask != nil, let pairHead = model.sentencePair, let pooled = out.pooled, !batch.sentenceLabels.isEmpty {
             let s = Float(max(1, normalizers.sequences))
@@ -61,14 +61,21 @@ public final class PretrainingObjectives: Module {
     /// Rows of `logits` (N,C) whose argmax equals the label.
     static func correctCount(_ logits: Tensor, _ labels: [Int32]) -> Int {
         let (n, c) = (logits.rowCount, logits.lastDimension)
-        var correct = 0
-        for r in 0..<n {
-            let row = logits.data + r * c
-            var best = 0
-            for j in 1..<c where row[j] > row[best] { best = j }
-            if best == Int(labels[r]) { correct += 1 }
+        let hits = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, n))
+        defer { hits.deallocate() }
+        let data = logits.data, out = hits.baseAddress!
+        labels.withUnsafeBufferPointer { labels in
+            let labels = labels.baseAddress!
+            parallelFor(n, grain: 16) { range in
+                for r in range {
+                    let row = data + r * c
+                    var best = 0
+                    for j in 1..<c where row[j] > row[best] { best = j }
+                    out[r] = best == Int(labels[r]) ? 1 : 0  // ignored rows (−100) never match
+                }
+            }
         }
-        return correct
+        return hits.prefix(n).reduce(0) { $0 + Int($1) }
     }
 }
 

@@ -68,7 +68,7 @@ public struct Recipe: Codable, Sendable, Equatable {
     // Bookkeeping
     public var seed: UInt64 = 42
     public var logEvery: Int = 10
-    /// Held-out evaluation period in steps; 0 = never (except at the end).
+    /// Held-out evaluation period in steps, and once at the end; 0 = never.
     public var evalEvery: Int = 200
     /// Held-out batches per evaluation.
     public var evalBatches: Int = 20

@@ -75,7 +75,8 @@ public final class Trainer {
         report("resumed at step \(state.step) from \(store.checkpoints().first { $0.step == state.step }?.url.path ?? "?")")
     }
 
-    /// Trains to `max_steps` (or the time limit), then writes a final checkpoint and evaluation.
+    /// Trains to `max_steps` (or the time limit), then writes a final evaluation (unless
+    /// `eval_every` is 0) and checkpoint.
     public func train() throws {
         let log = try MetricsLog(url: runFolder.appendingPathComponent("metrics.jsonl"), resumedStep: state.step)
         let parameters = objectives.parameters
@@ -88,7 +89,7 @@ public final class Trainer {
             for _ in 0..<recipe.gradAccum {
                 batches.append(try stream.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &state.data))
             }
-            let normalizers = PretrainingObjectives.Normalizers(predictions: batches.reduce(0) { $0 + $1.labels.count },
+            let normalizers = PretrainingObjectives.Normalizers(predictions: batches.reduce(0) { $0 + $1.predictionCount },
                                                                 sequences: batches.reduce(0) { $0 + $1.sentenceLabels.count })
             var stats = ObjectiveStatistics()
             for batch in batches {
@@ -130,7 +131,7 @@ public final class Trainer {
             }
         }
         if showsProgress { progress.finishLine() }
-        if let record = try evaluate() { log.append(record) }
+        if recipe.evalEvery > 0, let record = try evaluate() { log.append(record) }
         try checkpoint()
     }
 
@@ -149,7 +150,7 @@ public final class Trainer {
             batches.append(try heldout.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &position))
             if position.epoch > 0 { break }
         }
-        let normalizers = PretrainingObjectives.Normalizers(predictions: batches.reduce(0) { $0 + $1.labels.count },
+        let normalizers = PretrainingObjectives.Normalizers(predictions: batches.reduce(0) { $0 + $1.predictionCount },
                                                             sequences: batches.reduce(0) { $0 + $1.sentenceLabels.count })
         var stats = ObjectiveStatistics()
         for batch in batches {
@@ -162,7 +163,7 @@ public final class Trainer {
         // The unigram baseline: always guessing the most frequent masked token of these very batches
         // (an upper bound on any context-free guess).
         var counts: [Int32: Int] = [:]
-        for batch in batches { for label in batch.labels { counts[label, default: 0] += 1 } }
+        for batch in batches { for label in batch.labels where label != PretrainingBatch.ignoredLabel { counts[label, default: 0] += 1 } }
         record["unigram_baseline_accuracy"] = Double(counts.values.max() ?? 0) / Double(max(1, stats.predictions))
         return record
     }

@@ -158,7 +158,11 @@ struct FillMaskCommand: ParsableCommand {
                 } else {
                     print(chunk[b])
                     for m in masks {
-                        let pairs = zip(m["top_tokens"] as! [String], m["top_probs"] as! [Double]).map { String(format: "%@ %.3f", $0, $1) }
+                        // Shown as text (Hugging Face's `token_str`): "Ġthe" → " the", "##ing" → "ing".
+                        let shown = (m["top_ids"] as! [Int]).map { id in
+                            ((try? loaded.tokenizer.decode([id])) ?? loaded.tokenizer.token(of: id) ?? "").trimmingCharacters(in: .whitespaces)
+                        }
+                        let pairs = zip(shown, m["top_probs"] as! [Double]).map { String(format: "%@ %.3f", $0, $1) }
                         print("  [\(m["position"]!)] " + pairs.joined(separator: ", "))
                     }
                 }

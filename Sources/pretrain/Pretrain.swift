@@ -19,5 +19,5 @@ struct Pretrain: ParsableCommand {
         abstract: "Pretrain and fine-tune BERT-family encoders on a CPU.",
         subcommands: [BenchCommand.self, TokenizerCommand.self, ParamsCommand.self, FillMaskCommand.self,
                       EmbedCommand.self, DetectReplacedCommand.self, InitCommand.self, TasksCommand.self, FineTuneCommand.self, EvalCommand.self,
-                      CorpusCommand.self, PrepareCommand.self, TrainCommand.self, RecipeCommand.self])
+                      CorpusCommand.self, PrepareCommand.self, TrainCommand.self, RecipeCommand.self, ReportCommand.self])
 }

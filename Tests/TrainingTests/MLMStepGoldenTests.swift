@@ -34,7 +34,7 @@ final class MLMStepGoldenTests: XCTestCase {
             items.append((instance, masked))
         }
         let batch = PretrainingBatch(items, length: expected.input_ids[0].count, padID: 0)
-        let normalizers = PretrainingObjectives.Normalizers(predictions: batch.labels.count, sequences: batch.sentenceLabels.count)
+        let normalizers = PretrainingObjectives.Normalizers(predictions: batch.predictionCount, sequences: batch.sentenceLabels.count)
         let optimizer = AdamW(parameters: objectives.parameters, eps: expected.eps, weightDecay: expected.weight_decay)
         let gradients = try SafeTensorsFile(contentsOf: folder.appendingPathComponent("gradients.safetensors"))
 
