@@ -68,7 +68,10 @@ public enum BuiltInCorpus: String, CaseIterable, Sendable {
         case .gcide:
             let d = dataDirectory.appendingPathComponent("gcide")
             source = try GCIDESource(dict: d.appendingPathComponent("gcide.dict.dz").path, index: d.appendingPathComponent("gcide.index").path)
-        case .fortunes: source = FortunesSource(paths: fortuneFiles())
+        case .fortunes:
+            // The text files of `fortune`: quotes separated by `%` lines; overstriking (`x\b`) removed.
+            source = TextFilesSource(paths: fortuneFiles(), isSeparator: { $0 == "%" },
+                                     clean: { collapseWhitespace(removeOverstrike($0)) })
         }
         return DocumentStream(name: "built-in '\(rawValue)'", source: source)
     }
@@ -301,38 +304,6 @@ final class KJVSource: DocumentSource {
         let rest = verses
         verses = []
         return rest.isEmpty ? nil : rest
-    }
-}
-
-/// The text files of `fortune`: quotes separated by `%` lines; overstriking (`x\b`) removed.
-final class FortunesSource: DocumentSource {
-    let paths: [String]
-    var index = 0
-    var reader: LineReader?
-    init(paths: [String]) { self.paths = paths }
-
-    func next(_ stats: inout CorpusStatistics) throws -> [String]? {
-        var doc: [String] = []
-        while true {
-            if reader == nil {
-                guard index < paths.count else { return doc.isEmpty ? nil : doc }
-                reader = try LineReader(path: paths[index], maxLineBytes: CorpusLimits.maxLineBytes)
-                index += 1
-            }
-            guard let r = reader, let raw = try r.nextLine() else {
-                reader = nil
-                if !doc.isEmpty { return doc }
-                continue
-            }
-            guard let line = decodeLine(raw.bytes) else { stats.invalidUTF8Lines += 1; continue }
-            if line == "%" {
-                if !doc.isEmpty { return doc }
-                continue
-            }
-            let clean = removeOverstrike(line)
-            let t = collapseWhitespace(clean)
-            if !t.isEmpty { doc.append(t) }
-        }
     }
 }
 

@@ -149,13 +149,20 @@ func decodeLine(_ bytes: ArraySlice<UInt8>) -> String? {
 func isBlank(_ s: String) -> Bool { s.allSatisfy(\.isWhitespace) }
 
 /// Plain text files: one sentence per line, blank lines between documents; each file's end also
-/// ends a document.
+/// ends a document. Other line-based layouts set `isSeparator` (e.g. fortune's `%` lines) and
+/// `clean` (applied to every other line; an empty result is dropped).
 final class TextFilesSource: DocumentSource {
     let paths: [String]
+    let isSeparator: (String) -> Bool
+    let clean: (String) -> String
     var index = 0
     var reader: LineReader?
 
-    init(paths: [String]) { self.paths = paths }
+    init(paths: [String], isSeparator: @escaping (String) -> Bool = isBlank, clean: @escaping (String) -> String = { $0 }) {
+        self.paths = paths
+        self.isSeparator = isSeparator
+        self.clean = clean
+    }
 
     func next(_ stats: inout CorpusStatistics) throws -> [String]? {
         var doc: [String] = []
@@ -172,10 +179,11 @@ final class TextFilesSource: DocumentSource {
             }
             if line.isPiece && line.isFirstPiece { stats.splitLongLines += 1 }
             guard let text = decodeLine(line.bytes) else { stats.invalidUTF8Lines += 1; continue }
-            if isBlank(text) {
+            if isSeparator(text) {
                 if !doc.isEmpty { return doc }
             } else {
-                doc.append(text)
+                let cleaned = clean(text)
+                if !cleaned.isEmpty { doc.append(cleaned) }
             }
         }
     }
