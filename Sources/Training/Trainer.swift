@@ -81,7 +81,7 @@ public final class Trainer {
         let log = try MetricsLog(url: runFolder.appendingPathComponent("metrics.jsonl"), resumedStep: state.step)
         let parameters = objectives.parameters
         var progress = ProgressLine()
-        var window = (seconds: 0.0, tokens: 0)
+        var window = (seconds: 0.0, tokens: 0, positions: 0)
         let deadline = recipe.timeLimitMinutes > 0 ? recipe.timeLimitMinutes * 60 : .infinity
         while state.step < recipe.maxSteps && state.elapsedSeconds < deadline {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -107,6 +107,7 @@ public final class Trainer {
             state.elapsedSeconds += seconds
             window.seconds += seconds
             window.tokens += stats.tokens
+            window.positions += batches.reduce(0) { $0 + $1.input.batch * $1.input.length }
 
             let loss = stats.totalLoss(sentence: usesSentenceTask, sbo: usesSBO)
             if state.step % max(1, recipe.logEvery) == 0 || state.step == recipe.maxSteps {
@@ -115,9 +116,11 @@ public final class Trainer {
                 record["lr"] = Double(lr)
                 record["grad_norm"] = Double(gradNorm)
                 record["tokens_per_s"] = Double(window.tokens) / max(1e-9, window.seconds)
+                // Sequence positions processed, padding included (what `bench train` counts).
+                record["positions_per_s"] = Double(window.positions) / max(1e-9, window.seconds)
                 record["epoch"] = state.data.epoch
                 log.append(record)
-                window = (0, 0)
+                window = (0, 0, 0)
             }
             if showsProgress {
                 progress.update(step: state.step, of: recipe.maxSteps, loss: loss, lr: lr,

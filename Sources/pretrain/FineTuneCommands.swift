@@ -10,7 +10,31 @@ import Training
 struct TasksCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tasks", abstract: "List the built-in fine-tuning tasks, their sizes and splits.")
 
+    @Option(help: "Write this classification task's splits as {train,dev,test}.jsonl ({\"text\", \"pair\", \"label\"}) into --output (for cross-checks in other tools).")
+    var export: String?
+    @Option(help: "Output folder for --export.") var output: String = "."
+
     func run() throws {
+        if let export {
+            try reportingErrors {
+                let task = try BuiltinTask.load(name: export)
+                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+                for split in TaskSplit.allCases {
+                    guard let examples = task.examples(split).classification else {
+                        throw ValidationError("--export writes classification tasks only; \(export) is \(task.kind.rawValue)")
+                    }
+                    var lines = ""
+                    for e in examples {
+                        var object: [String: Any] = ["text": e.text, "label": e.label.category ?? e.label.value.map { "\($0)" } ?? ""]
+                        if let pair = e.pair { object["pair"] = pair }
+                        lines += String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
+                    }
+                    try lines.write(toFile: "\(output)/\(split.rawValue).jsonl", atomically: true, encoding: .utf8)
+                }
+                print("wrote \(output)/{train,dev,test}.jsonl (\(task.train.count)/\(task.dev.count)/\(task.test.count) examples, labels \(task.labels))")
+            }
+            return
+        }
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
         print(pad("name", 15) + pad("kind", 24) + "  train    dev   test  " + pad("split by", 18) + "description")
         for t in BuiltinTask.all {
@@ -94,7 +118,8 @@ struct EvalCommand: ParsableCommand {
                                   runFolder: folder.deletingLastPathComponent(), positiveLabel: positive)
             let metrics = try tuner.evaluate(split: which)
             if json {
-                let object: [String: Any] = ["task": task.name, "split": which.rawValue, "metrics": metrics]
+                var object: [String: Any] = ["task": task.name, "split": which.rawValue, "metrics": metrics]
+                if let baseline = task.majorityBaseline(on: which) { object["majority_baseline"] = baseline }
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             } else {
                 print("\(task.name) (\(which.rawValue), \(task.examples(which).count) examples)")

@@ -47,8 +47,8 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Pretrain an encoder: tokenizer, shards, training, evaluation, checkpoints and export.")
 
-    @Option(help: "A recipe name (bert, roberta, albert, spanbert; see `pretrain recipe list`) or a recipe file.")
-    var recipe: String
+    @Option(help: "A recipe name (bert, roberta, albert, spanbert; see `pretrain recipe list`) or a recipe file (not needed with --resume).")
+    var recipe: String?
     @Option(parsing: .upToNextOption, help: "Corpus files (one sentence per line, blank line between documents; see --format).")
     var corpus: [String] = []
     @Option(help: "Corpus format: text, folder or jsonl.") var format: CorpusFormat = .text
@@ -62,7 +62,8 @@ struct TrainCommand: ParsableCommand {
         try reportingErrors {
             let report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
             // A resumed run starts from its own recipe.json; otherwise the named recipe.
-            let base = resume ? Recipe() : try Recipe.load(recipe, overrides: overrides)
+            guard resume || recipe != nil else { throw ValidationError("give --recipe NAME|FILE (or --resume to continue the run in --out)") }
+            let base = try recipe.map { try Recipe.load($0, overrides: overrides) } ?? Recipe()
             let run = try PretrainingRun(recipe: base, overrides: overrides,
                                          corpus: .init(files: corpus, format: format, textField: textField),
                                          folder: URL(fileURLWithPath: out), resume: resume, report: report)
