@@ -120,13 +120,26 @@ public final class FineTuner {
             return try examples.enumerated().map { (i, e) in
                 let enc = try tokenizer.encode(e.text, pair: e.pair, truncation: .some(truncation), padding: .some(nil))
                 var f = Feature(ids: [enc.ids.map(Int32.init)], types: [enc.typeIDs.map(Int32.init)], targets: [], example: i)
-                if let v = e.label.value { f.value = Float(v) } else { f.targets = [labelIndex[e.label.category ?? ""] ?? 0] }
+                if let v = e.label.value {
+                    f.value = Float(v)
+                } else {
+                    guard let index = labelIndex[e.label.category ?? ""] else {
+                        throw TaskDataError.invalidArgument("\(task.name) \(split.rawValue) example \(i + 1) has label '\(e.label.category ?? "")', which the training split never uses (labels: \(task.labels.joined(separator: ", ")))")
+                    }
+                    f.targets = [index]
+                }
                 return f
             }
         case .tagging(let examples):
             return try examples.enumerated().map { (i, e) in
                 let (enc, words) = try TokenClassification.encode(words: e.words, tokenizer: tokenizer, maxLength: settings.maxLength)
-                let labels = TokenClassification.alignLabels(wordIndices: words, wordLabels: e.tags.map { Int(labelIndex[$0] ?? 0) })
+                let tags = try e.tags.map { tag -> Int in
+                    guard let index = labelIndex[tag] else {
+                        throw TaskDataError.invalidArgument("\(task.name) \(split.rawValue) example \(i + 1) has tag '\(tag)', which the training split never uses")
+                    }
+                    return Int(index)
+                }
+                let labels = TokenClassification.alignLabels(wordIndices: words, wordLabels: tags)
                 return Feature(ids: [enc.ids.map(Int32.init)], types: [enc.typeIDs.map(Int32.init)], targets: labels.map(Int32.init), example: i)
             }
         case .multipleChoice(let examples):

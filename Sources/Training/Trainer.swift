@@ -54,11 +54,11 @@ public final class Trainer {
         self.runFolder = runFolder
         self.padID = padID
         let params = objectives.parameters
-        let adam: AdamMoments = recipe.optimizer == "lamb"
+        let adam: AdamMoments & Optimizer = recipe.optimizer == "lamb"
             ? LAMB(parameters: params, beta1: recipe.beta1, beta2: recipe.beta2, eps: recipe.eps, weightDecay: recipe.weightDecay)
             : AdamW(parameters: params, beta1: recipe.beta1, beta2: recipe.beta2, eps: recipe.eps, weightDecay: recipe.weightDecay)
         adam.clearsGradients = true
-        optimizer = adam as! Optimizer
+        optimizer = adam
         schedule = LearningRateSchedule(peak: recipe.lr, warmupSteps: recipe.warmupSteps, totalSteps: recipe.maxSteps,
                                         decay: LearningRateSchedule.Decay(rawValue: recipe.schedule) ?? .linear)
         state = TrainerState(step: 0, optimizerSteps: 0, data: DataPosition(),
