@@ -9,7 +9,11 @@ final class BuiltinTasksTests: XCTestCase {
 
     func load(_ name: String) throws -> TaskData {
         do { return try BuiltinTask.load(name: name, dataDirectory: Self.dataDirectory) } catch let e as TaskDataError {
-            if case .missingSource = e { throw XCTSkip("\(e)") }
+            // `make test` (and so CI) installs the data first and sets PRETRAIN_REQUIRE_DATA: there a
+            // missing source is a failure; a bare `swift test` on a machine without it skips, saying why.
+            if case .missingSource = e, ProcessInfo.processInfo.environment["PRETRAIN_REQUIRE_DATA"] == nil {
+                throw XCTSkip("\(e)")
+            }
             throw e
         }
     }
