@@ -171,19 +171,12 @@ func splitGloss(_ gloss: Substring) -> (definition: String, examples: [String]) 
 
 /// WordNet `data.*` files: each synset line's gloss (after `| `) and quoted examples.
 final class WordNetSource: DocumentSource {
-    let paths: [String]
-    var index = 0
-    var reader: LineReader?
-    init(paths: [String]) { self.paths = paths }
+    var lines: FileSequenceLines
+    init(paths: [String]) { lines = FileSequenceLines(paths: paths, maxLineBytes: nil) }
 
     func next(_ stats: inout CorpusStatistics) throws -> [String]? {
-        while true {
-            if reader == nil {
-                guard index < paths.count else { return nil }
-                reader = try LineReader(path: paths[index], maxLineBytes: nil)
-                index += 1
-            }
-            guard let r = reader, let raw = try r.nextLine() else { reader = nil; continue }
+        while let item = try lines.next() {
+            guard case .line(let raw, _) = item else { continue }
             // License lines start with spaces; synset lines with their 8-digit offset.
             guard raw.bytes.first.map({ $0 >= 48 && $0 <= 57 }) == true else { continue }
             guard let line = decodeLine(raw.bytes) else { stats.invalidUTF8Lines += 1; continue }
@@ -194,6 +187,7 @@ final class WordNetSource: DocumentSource {
             doc += examples
             return doc
         }
+        return nil
     }
 }
 

@@ -148,32 +148,49 @@ func decodeLine(_ bytes: ArraySlice<UInt8>) -> String? {
 /// True when a line holds only whitespace.
 func isBlank(_ s: String) -> Bool { s.allSatisfy(\.isWhitespace) }
 
+/// The lines of several files in order, one file open at a time.
+struct FileSequenceLines {
+    enum Item { case line(RawLine, path: String), endOfFile }
+    let paths: [String]
+    let maxLineBytes: Int?
+    private var index = 0
+    private var reader: LineReader?
+
+    init(paths: [String], maxLineBytes: Int?) { (self.paths, self.maxLineBytes) = (paths, maxLineBytes) }
+
+    /// The next line, `.endOfFile` after each file's last line, nil after the last file.
+    mutating func next() throws -> Item? {
+        if reader == nil {
+            guard index < paths.count else { return nil }
+            reader = try LineReader(path: paths[index], maxLineBytes: maxLineBytes)
+            index += 1
+        }
+        guard let r = reader, let line = try r.nextLine() else {
+            reader = nil
+            return .endOfFile
+        }
+        return .line(line, path: r.path)
+    }
+}
+
 /// Plain text files: one sentence per line, blank lines between documents; each file's end also
 /// ends a document. Other line-based layouts set `isSeparator` (e.g. fortune's `%` lines) and
 /// `clean` (applied to every other line; an empty result is dropped).
 final class TextFilesSource: DocumentSource {
-    let paths: [String]
+    var lines: FileSequenceLines
     let isSeparator: (String) -> Bool
     let clean: (String) -> String
-    var index = 0
-    var reader: LineReader?
 
     init(paths: [String], isSeparator: @escaping (String) -> Bool = isBlank, clean: @escaping (String) -> String = { $0 }) {
-        self.paths = paths
+        lines = FileSequenceLines(paths: paths, maxLineBytes: CorpusLimits.maxLineBytes)
         self.isSeparator = isSeparator
         self.clean = clean
     }
 
     func next(_ stats: inout CorpusStatistics) throws -> [String]? {
         var doc: [String] = []
-        while true {
-            if reader == nil {
-                guard index < paths.count else { return doc.isEmpty ? nil : doc }
-                reader = try LineReader(path: paths[index], maxLineBytes: CorpusLimits.maxLineBytes)
-                index += 1
-            }
-            guard let r = reader, let line = try r.nextLine() else {
-                reader = nil
+        while let item = try lines.next() {
+            guard case .line(let line, _) = item else {
                 if !doc.isEmpty { return doc }
                 continue
             }
@@ -186,41 +203,39 @@ final class TextFilesSource: DocumentSource {
                 if !cleaned.isEmpty { doc.append(cleaned) }
             }
         }
+        return doc.isEmpty ? nil : doc
     }
 }
 
 /// JSONL: each line one JSON object, its `field` one document split into sentences at newlines.
 final class JSONLSource: DocumentSource {
-    let paths: [String]
+    // No line limit: a JSON object cannot be split; the reader holds one line at most.
+    var lines: FileSequenceLines
     let field: String
-    var index = 0
-    var reader: LineReader?
 
-    init(paths: [String], field: String) { self.paths = paths; self.field = field }
+    init(paths: [String], field: String) {
+        lines = FileSequenceLines(paths: paths, maxLineBytes: nil)
+        self.field = field
+    }
 
     func next(_ stats: inout CorpusStatistics) throws -> [String]? {
-        while true {
-            if reader == nil {
-                guard index < paths.count else { return nil }
-                // No line limit: a JSON object cannot be split; the reader holds one line at most.
-                reader = try LineReader(path: paths[index], maxLineBytes: nil)
-                index += 1
-            }
-            guard let r = reader, let line = try r.nextLine() else { reader = nil; continue }
+        while let item = try lines.next() {
+            guard case .line(let line, let path) = item else { continue }
             guard line.bytes.contains(where: { $0 != 32 && $0 != 9 && $0 != 13 }) else { continue }
             guard decodeLine(line.bytes) != nil else { stats.invalidUTF8Lines += 1; continue }
             let value: JSONValue
             do { value = try JSONValue.parse(Array(line.bytes)) } catch {
-                throw CorpusError.badJSONLine(path: r.path, line: line.number, field: field, reason: "not valid JSON (\(error))")
+                throw CorpusError.badJSONLine(path: path, line: line.number, field: field, reason: "not valid JSON (\(error))")
             }
             guard case .object = value else {
-                throw CorpusError.badJSONLine(path: r.path, line: line.number, field: field, reason: "not a JSON object")
+                throw CorpusError.badJSONLine(path: path, line: line.number, field: field, reason: "not a JSON object")
             }
             guard case .string(let text)? = value[field] else {
-                throw CorpusError.badJSONLine(path: r.path, line: line.number, field: field, reason: "no string field \"\(field)\"")
+                throw CorpusError.badJSONLine(path: path, line: line.number, field: field, reason: "no string field \"\(field)\"")
             }
             return splitIntoSentences(text, stats: &stats)
         }
+        return nil
     }
 }
 

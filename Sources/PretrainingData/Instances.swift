@@ -261,12 +261,7 @@ public struct InstanceBuilder: Sendable {
                             label = 0
                         }
                     case .sop:
-                        if rng.uniformDouble() < 0.5 {
-                            label = 1
-                            swap(&a, &b!)
-                        } else {
-                            label = 0
-                        }
+                        label = swapForSentenceOrder(&a, &b!, &rng)
                     case .none:
                         break
                     }
@@ -318,6 +313,13 @@ public struct InstanceBuilder: Sendable {
         return nil
     }
 
+    /// SOP (Lan et al. 2020): swaps two consecutive segments with p = 0.5; the label is 1 when swapped.
+    private func swapForSentenceOrder(_ a: inout Range<Int>, _ b: inout Range<Int>, _ rng: inout RandomGenerator) -> Int32 {
+        guard rng.uniformDouble() < 0.5 else { return 0 }
+        swap(&a, &b)
+        return 1
+    }
+
     /// SENTENCE-PAIR: each sentence that has a successor is an A once.
     private func planSentencePairs<C: TokenizedCorpus>(_ corpus: C, _ rng: inout RandomGenerator, _ plans: inout [InstancePlan]) {
         let cap = capacity
@@ -336,12 +338,7 @@ public struct InstanceBuilder: Sendable {
                         label = 0
                     }
                 case .sop:
-                    if rng.uniformDouble() < 0.5 {
-                        label = 1
-                        swap(&a, &b!)
-                    } else {
-                        label = 0
-                    }
+                    label = swapForSentenceOrder(&a, &b!, &rng)
                 case .none: break
                 }
                 guard var bb = b, !a.isEmpty, !bb.isEmpty else { continue }
