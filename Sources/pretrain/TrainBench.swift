@@ -37,6 +37,13 @@ struct ModelBenchOptions: ParsableArguments {
 
     var batch: Int { batchSize ?? config.batchSize }
 
+    /// The preset with the requested vocabulary size.
+    var modelConfig: EncoderConfiguration {
+        var c = config.config
+        c.vocabSize = vocabSize
+        return c
+    }
+
     /// Random token ids (avoiding the 1000 lowest, as the PyTorch script does) and 15% masked positions per sequence.
     func makeBatch(vocab: Int, seed: UInt64) -> (EncoderInput, positions: [Int32], labels: [Int32]) {
         var rng = RandomGenerator(seed: seed)
@@ -102,8 +109,7 @@ struct TrainBench: ParsableCommand {
 
     func run() throws {
         Threading.configure(threads: options.threads ?? Threading.coreCount)
-        var config = options.config.config
-        config.vocabSize = options.vocabSize
+        let config = options.modelConfig
         let model = try PretrainingModel(config: config, heads: [.maskedLM], seed: 1)
         let optimizer = AdamW(parameters: model.parameters, weightDecay: 0.01)
         optimizer.clearsGradients = true
@@ -135,8 +141,7 @@ struct InferBench: ParsableCommand {
 
     func run() throws {
         Threading.configure(threads: options.threads ?? Threading.coreCount)
-        var config = options.config.config
-        config.vocabSize = options.vocabSize
+        let config = options.modelConfig
         let model = try PretrainingModel(config: config, heads: [], seed: 1)
         let (input, _, _) = options.makeBatch(vocab: config.vocabSize, seed: 2)
         let mask = Tensor(repeating: 1, shape: [options.batch, options.sequenceLength])
