@@ -88,9 +88,8 @@ extension Tape {
                 row += w.shape[0]
             }
 
-        case let .attention(q, k, v, shape, probabilities, p, key, packed):
-            let c = shape.channels
-            let offsets = packed ? (0, c, 2 * c) : (0, 0, 0)
+        case let .attention(q, k, v, shape, probabilities, p, key, layout):
+            let offsets = layout.offsets(channels: shape.channels)
             AttentionKernel.backward(dq: buffer(q).map { $0 + offsets.0 }, dk: buffer(k).map { $0 + offsets.1 },
                                      dv: buffer(v).map { $0 + offsets.2 }, dout: g, probabilities: probabilities.data,
                                      q: q.value.data + offsets.0, k: k.value.data + offsets.1, v: v.value.data + offsets.2,
@@ -103,6 +102,14 @@ extension Tape {
                 gradients[logits.slot] = gradient.reshaped(logits.shape)
             } else if let dl = buffer(logits) {
                 Elementwise.accumulate(dl, gradient.data, count: gradient.count, alpha: g[0])
+            }
+
+        case let .linearCrossEntropy(x, weight, bias, gradient, biasGradient):
+            let (m, c, v) = (x.value.rowCount, x.value.lastDimension, weight.shape[0])
+            MatmulKernel.backward(da: buffer(x), db: buffer(weight), dc: gradient.data, a: x.value.data, b: weight.value.data,
+                                  m: m, n: v, k: c, transposeB: true, alpha: g[0])
+            if let bias, let biasGradient, let db = buffer(bias) {
+                Elementwise.accumulate(db, biasGradient.data, count: v, alpha: g[0])
             }
 
         case let .bceWithLogits(logits, targets, weights, normalizer):

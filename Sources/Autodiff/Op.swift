@@ -1,5 +1,24 @@
 import Tensors
 
+/// How attention's q, k and v are laid out in memory.
+enum AttentionLayout {
+    /// Three variables (B,T,C), (B,S,C), (B,S,C).
+    case separate
+    /// One (B,T,3C) variable whose column blocks are Q, K and V.
+    case packed
+    /// q (B,T,C) and one (B,S,2C) variable whose column blocks are K and V.
+    case packedKeyValue
+
+    /// Column offsets of q, k and v in their variables, for C channels.
+    func offsets(channels c: Int) -> (Int, Int, Int) {
+        switch self {
+        case .separate: return (0, 0, 0)
+        case .packed: return (0, c, 2 * c)
+        case .packedKeyValue: return (0, 0, c)
+        }
+    }
+}
+
 /// Every operation the tape can record, with what its backward pass needs.
 ///
 /// Ops are coarse (a whole linear layer, a fused attention) so a BERT layer is about a dozen
@@ -36,12 +55,15 @@ enum Op {
     /// out (N, ΣCoutᵢ) = x · [W₁; W₂; …]ᵀ + [b₁; b₂; …]: several projections of one input as one
     /// matrix product (Q, K and V); keeps the packed weight
     case linearConcatenated(x: Variable, weights: [Variable], biases: [Variable], packedWeight: Tensor)
-    /// fused multi-head attention; keeps the probabilities (B,H,T,S). When `packed`, q, k and v
-    /// are one (B,T,3C) variable whose column blocks are Q, K, V.
-    case attention(q: Variable, k: Variable, v: Variable, shape: AttentionShape, probabilities: Tensor, dropout: Float, key: UInt64, packed: Bool)
+    /// fused multi-head attention; keeps the probabilities (B,H,T,S). `layout` says which of
+    /// q, k and v are column blocks of one variable.
+    case attention(q: Variable, k: Variable, v: Variable, shape: AttentionShape, probabilities: Tensor, dropout: Float, key: UInt64, layout: AttentionLayout)
     /// scalar = Σ CE(logits (M,V), targets) / normalizer; keeps (softmax − onehot)/normalizer (M,V)
     /// computed in the forward pass
     case crossEntropy(logits: Variable, gradient: Tensor)
+    /// scalar = Σ CE(x (M,C) · weightᵀ (V,C) + bias, targets) / normalizer; keeps ∂loss/∂logits (M,V)
+    /// and its column sums (the bias gradient), computed in the forward pass — never the logits
+    case linearCrossEntropy(x: Variable, weight: Variable, bias: Variable?, gradient: Tensor, biasGradient: Tensor?)
     /// scalar = Σ w·BCE(σ(logits), targets) / normalizer
     case bceWithLogits(logits: Variable, targets: Tensor, weights: Tensor?, normalizer: Float)
     /// scalar = τ²·Σ KL(softmax(teacher/τ) ‖ softmax(student/τ)) / normalizer
@@ -77,6 +99,7 @@ enum Op {
         case .linearConcatenated: return "linearConcatenated"
         case .attention: return "attention"
         case .crossEntropy: return "crossEntropy"
+        case .linearCrossEntropy: return "linearCrossEntropy"
         case .bceWithLogits: return "bceWithLogits"
         case .klDivergence: return "klDivergence"
         case .cosineSimilarity: return "cosineSimilarity"

@@ -199,7 +199,7 @@ extension Tape {
         precondition(additiveMask == nil || additiveMask!.count == b * t * s || additiveMask!.count == t * s,
                      "attention: additive mask must be (T,S) or (B,T,S)")
         let shape = AttentionShape(batch: b, queries: t, keys: s, heads: heads, headDim: c / heads)
-        return attention(q, k, v, shape: shape, packed: false, keyMask: keyMask, causal: causal, additiveMask: additiveMask, dropout: p)
+        return attention(q, k, v, shape: shape, layout: .separate, keyMask: keyMask, causal: causal, additiveMask: additiveMask, dropout: p)
     }
 
     /// Self-attention on a packed projection qkv (B,T,3C) whose column blocks are Q, K and V
@@ -213,10 +213,25 @@ extension Tape {
         precondition(additiveMask == nil || additiveMask!.count == b * t * t || additiveMask!.count == t * t,
                      "attention: additive mask must be (T,T) or (B,T,T)")
         let shape = AttentionShape(batch: b, queries: t, keys: t, heads: heads, headDim: c / heads, inputStride: 3 * c)
-        return attention(qkv, qkv, qkv, shape: shape, packed: true, keyMask: keyMask, causal: causal, additiveMask: additiveMask, dropout: p)
+        return attention(qkv, qkv, qkv, shape: shape, layout: .packed, keyMask: keyMask, causal: causal, additiveMask: additiveMask, dropout: p)
     }
 
-    func attention(_ q: Variable, _ k: Variable, _ v: Variable, shape: AttentionShape, packed: Bool,
+    /// Attention of queries q (B,T,C) over keys and values packed in kv (B,S,2C) (column blocks K
+    /// and V): the last layer of an encoder computing only the rows a head reads. Masks as in
+    /// ``attention(query:key:value:heads:keyMask:causal:additiveMask:dropout:)``, without `causal`.
+    public func attention(query q: Variable, packedKeyValue kv: Variable, heads: Int, keyMask: Tensor? = nil,
+                          additiveMask: Tensor? = nil, dropout p: Float = 0) -> Variable {
+        precondition(q.value.rank == 3 && kv.value.rank == 3 && kv.shape[0] == q.shape[0] && kv.shape[2] == 2 * q.shape[2]
+                     && q.shape[2] % heads == 0, "attention: q \(q.shape), packed kv \(kv.shape) for \(heads) heads")
+        let (b, t, c, s) = (q.shape[0], q.shape[1], q.shape[2], kv.shape[1])
+        precondition(keyMask == nil || keyMask!.count == b * s, "attention: key mask must be (B,S) = (\(b),\(s))")
+        precondition(additiveMask == nil || additiveMask!.count == b * t * s || additiveMask!.count == t * s,
+                     "attention: additive mask must be (T,S) or (B,T,S)")
+        let shape = AttentionShape(batch: b, queries: t, keys: s, heads: heads, headDim: c / heads, keyStride: 2 * c)
+        return attention(q, kv, kv, shape: shape, layout: .packedKeyValue, keyMask: keyMask, causal: false, additiveMask: additiveMask, dropout: p)
+    }
+
+    func attention(_ q: Variable, _ k: Variable, _ v: Variable, shape: AttentionShape, layout: AttentionLayout,
                    keyMask: Tensor?, causal: Bool, additiveMask: Tensor?, dropout p: Float) -> Variable {
         let (b, t, s, c) = (shape.batch, shape.queries, shape.keys, shape.channels)
         let out = Tensor(uninitialized: [b, t, c])
@@ -225,11 +240,17 @@ extension Tape {
         let masks = AttentionMasks(keyMask: keyMask.map { UnsafePointer($0.data) }, causal: causal,
                                    additive: additiveMask.map { UnsafePointer($0.data) },
                                    additivePerBatch: additiveMask.map { $0.count == b * t * s } ?? false)
-        let offsets = packed ? (0, c, 2 * c) : (0, 0, 0)
+        let offsets = layout.offsets(channels: c)
         AttentionKernel.forward(out.data, probabilities: probabilities.data, q: q.value.data + offsets.0, k: k.value.data + offsets.1,
                                 v: v.value.data + offsets.2, shape: shape, masks: masks, dropout: p, key: key)
-        return record(.attention(q: q, k: k, v: v, shape: shape, probabilities: probabilities, dropout: p, key: key, packed: packed),
-                      out, packed ? [q] : [q, k, v])
+        let inputs: [Variable]
+        switch layout {
+        case .separate: inputs = [q, k, v]
+        case .packed: inputs = [q]
+        case .packedKeyValue: inputs = [q, k]
+        }
+        return record(.attention(q: q, k: k, v: v, shape: shape, probabilities: probabilities, dropout: p, key: key, layout: layout),
+                      out, inputs)
     }
 
     // MARK: losses (scalars)
@@ -253,6 +274,40 @@ extension Tape {
         let loss = Tensor(scalar: Float(sum / Double(norm)))
         guard let gradient else { return Variable(constant: loss) }
         return record(.crossEntropy(logits: logits, gradient: gradient), loss, [logits])
+    }
+
+    /// Σ cross-entropy(x (M,C) · weightᵀ + bias, targets (M)) / normalizer, with the argmax of each
+    /// row (−1 where the target is ``LossKernels/ignoreIndex``). The same value and gradients as
+    /// `crossEntropy(linear(x, weight: weight, bias: bias), …)`, but the (M,V) logits — 75 MB for
+    /// 614 masked rows over BERT's 30522-word vocabulary — are written once and turned into their
+    /// gradient in place, the bias added and its gradient summed in the same pass: the MLM decoder.
+    public func linearCrossEntropy(_ x: Variable, weight: Variable, bias: Variable?, targets: [Int32],
+                                   normalizer: Float? = nil) -> (loss: Variable, predictions: [Int32]) {
+        let (m, c, v) = (x.value.rowCount, x.value.lastDimension, weight.shape[0])
+        precondition(weight.shape == [v, c], "linearCrossEntropy: weight \(weight.shape) does not take inputs of width \(c)")
+        precondition(bias == nil || bias!.shape == [v], "linearCrossEntropy: bias \(bias!.shape) for \(v) classes")
+        precondition(targets.count == m, "linearCrossEntropy: \(targets.count) targets for \(m) rows")
+        precondition(targets.allSatisfy { $0 == LossKernels.ignoreIndex || (0..<Int32(v)).contains($0) },
+                     "linearCrossEntropy: a target is outside 0..<\(v)")
+        if m == 0 { return (Variable(constant: Tensor(scalar: 0)), []) }
+        let norm = normalizer ?? Float(max(1, targets.withUnsafeBufferPointer { LossKernels.countTargets($0) }))
+        let recording = isRecording && (x.requiresGradient || weight.requiresGradient || bias?.requiresGradient == true)
+        let logits = Tensor(uninitialized: [m, v])
+        MatmulKernel.forward(logits.data, x.value.data, weight.value.data, m: m, n: v, k: c, transposeB: true)
+        let biasGradient = recording && bias?.requiresGradient == true ? Tensor(zeros: [v]) : nil
+        var predictions = [Int32](repeating: -1, count: m)
+        let sum = targets.withUnsafeBufferPointer { t in
+            predictions.withUnsafeMutableBufferPointer { p in
+                LossKernels.biasCrossEntropyInPlace(logits.data, bias: bias.map { UnsafePointer($0.value.data) }, targets: t.baseAddress!,
+                                                    rows: m, classes: v, predictions: p.baseAddress!,
+                                                    gradientScale: recording ? 1 / norm : nil, biasGradient: biasGradient?.data)
+            }
+        }
+        let loss = Tensor(scalar: Float(sum / Double(norm)))
+        guard recording else { return (Variable(constant: loss), predictions) }
+        let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+        return (record(.linearCrossEntropy(x: x, weight: weight, bias: bias, gradient: logits, biasGradient: biasGradient), loss, inputs),
+                predictions)
     }
 
     /// Σ w·BCE(σ(logits), targets) / normalizer (default Σ w); weights nil means all ones.

@@ -25,8 +25,21 @@ public struct CheckpointLayout: Sendable {
 
 /// Final hidden states (B,T,H) and, when the model has a pooler, tanh(W·h_[CLS] + b) (B,H).
 public struct EncoderOutput {
+    /// (B,T,H); (B,Q,H) when ``selection`` is set.
     public var hidden: Variable
     public var pooled: Variable?
+    /// Set when the encoder computed only some rows of its last layer: `hidden` then holds the
+    /// selection's rows.
+    public var selection: RowSelection?
+
+    public init(hidden: Variable, pooled: Variable?, selection: RowSelection? = nil) {
+        (self.hidden, self.pooled, self.selection) = (hidden, pooled, selection)
+    }
+
+    /// The rows of `hidden` (flattened) holding the given flat positions into B·T.
+    public func rows(at positions: [Int32]) -> [Int32] {
+        selection?.selectedRows(positions) ?? positions
+    }
 }
 
 /// The BERT-family encoder: embeddings, an optional E→H projection (ALBERT's factorised
@@ -138,19 +151,36 @@ public final class Encoder: Module {
     public var embeddingParameters: [Parameter] { embeddings.parameters + (projection?.parameters ?? []) }
 
     /// input → hidden states (B,T,H) and the pooled [CLS] vector.
-    public func callAsFunction(_ input: EncoderInput, training: Bool, tape: Tape, additiveMask: Tensor? = nil) throws -> EncoderOutput {
+    ///
+    /// With `readingOnly` (flat positions into B·T), the caller promises to read the final hidden
+    /// states at those positions only (an MLM head at the masked tokens): the last layer then runs
+    /// on those rows only (see ``RowSelection``) and the output's ``EncoderOutput/selection`` maps
+    /// positions to rows. Causal and additive masks, or too many positions, fall back to all rows.
+    public func callAsFunction(_ input: EncoderInput, training: Bool, tape: Tape, additiveMask: Tensor? = nil,
+                               readingOnly positions: [Int32]? = nil) throws -> EncoderOutput {
         var h = try embeddings(input, training: training, tape: tape)
         if let projection { h = projection(h, tape: tape) }
         let masking = AttentionMasking(
             keyMask: input.attentionMask.map { Tensor($0, shape: [input.batch, input.length]) },
             causal: config.causal, additive: additiveMask)
-        for layer in layers { h = layer(h, masking: masking, training: training, tape: tape) }
+        var selection: RowSelection?
+        if let positions, !config.causal, additiveMask == nil {
+            selection = RowSelection(positions: positions, batch: input.batch, length: input.length)
+        }
+        for (i, layer) in layers.enumerated() {
+            if let selection, i == layers.count - 1 {
+                h = try layer(h, selecting: selection, keyMask: masking.keyMask, training: training, tape: tape)
+            } else {
+                h = layer(h, masking: masking, training: training, tape: tape)
+            }
+        }
         var pooled: Variable?
         if let pooler {
-            let cls = try tape.gather(tape.reshape(h, [input.batch * input.length, config.hiddenSize]),
-                                      indices: (0..<input.batch).map { Int32($0 * input.length) })
+            let rows = selection?.perSequence ?? input.length
+            let cls = try tape.gather(tape.reshape(h, [input.batch * rows, config.hiddenSize]),
+                                      indices: (0..<input.batch).map { Int32($0 * rows) })
             pooled = tape.tanh(pooler(cls, tape: tape))
         }
-        return EncoderOutput(hidden: h, pooled: pooled)
+        return EncoderOutput(hidden: h, pooled: pooled, selection: selection)
     }
 }

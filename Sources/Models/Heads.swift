@@ -61,6 +61,19 @@ public final class MaskedLMHead: Module {
         let h = norm(activation(dense(picked, tape: tape), tape: tape), tape: tape)
         return tape.linear(h, weight: tape.parameter(decoderWeight), bias: tape.parameter(bias))
     }
+
+    /// The MLM loss Σ CE(logits at flat `positions` of `hidden`, targets) / normalizer and each
+    /// row's argmax, through the fused decoder (``Tape/linearCrossEntropy(_:weight:bias:targets:normalizer:)``):
+    /// the same value and gradients as cross-entropy on ``callAsFunction(_:positions:tape:)``,
+    /// without keeping the (M,V) logits.
+    public func loss(_ hidden: Variable, positions: [Int32], targets: [Int32], normalizer: Float? = nil,
+                     tape: Tape) throws -> (loss: Variable, predictions: [Int32]) {
+        let flat = tape.reshape(hidden, [-1, hidden.shape.last!])
+        let picked = try tape.gather(flat, indices: positions)
+        let h = norm(activation(dense(picked, tape: tape), tape: tape), tape: tape)
+        return tape.linearCrossEntropy(h, weight: tape.parameter(decoderWeight), bias: tape.parameter(bias),
+                                       targets: targets, normalizer: normalizer)
+    }
 }
 
 /// A two-way classifier on the pooled [CLS] vector: BERT's next-sentence prediction or ALBERT's

@@ -84,6 +84,58 @@ public struct AttentionMasking {
     }
 }
 
+/// The rows of a layer's output that a caller will read, as a rectangular (B,Q) selection.
+///
+/// An MLM loss reads the final hidden states at the masked positions only (~15 %), so the last
+/// layer needs queries, the output projection, the feed-forward block and their LayerNorms just
+/// for those rows; keys and values still cover every position. The loss and every gradient are
+/// exactly those of the full computation — only work whose result nobody reads is skipped.
+public struct RowSelection: Sendable, Equatable {
+    /// Flat indices into the B·T rows, `perSequence` per sequence, sequences in order (B·Q).
+    public let rows: [Int32]
+    /// Q, the selected rows per sequence.
+    public let perSequence: Int
+    /// For each flat position of B·T, its row in the selected (B·Q) output, or −1.
+    public let rowOfPosition: [Int32]
+
+    /// The rows holding `positions` (flat indices into B·T, any order, repeats allowed). Each
+    /// sequence's first position ([CLS], which a pooler reads) is always selected, and sequences
+    /// with fewer rows than the longest are padded by repeating it. Nil when a position is out of
+    /// range or the selection would keep more than half of the rows (no work saved worth having).
+    public init?(positions: [Int32], batch: Int, length: Int) {
+        guard batch > 0, length > 0 else { return nil }
+        var rowOf = [Int32](repeating: -1, count: batch * length)
+        var perSequence = Array(repeating: [Int32](), count: batch)
+        for b in 0..<batch { perSequence[b].append(Int32(b * length)); rowOf[b * length] = 0 }
+        for p in positions {
+            guard p >= 0, Int(p) < batch * length else { return nil }
+            let b = Int(p) / length
+            if rowOf[Int(p)] < 0 {
+                rowOf[Int(p)] = Int32(perSequence[b].count)
+                perSequence[b].append(p)
+            }
+        }
+        let q = perSequence.map(\.count).max()!
+        guard 2 * q <= length else { return nil }
+        var rows = [Int32]()
+        rows.reserveCapacity(batch * q)
+        for b in 0..<batch {
+            rows += perSequence[b] + Array(repeating: Int32(b * length), count: q - perSequence[b].count)
+        }
+        for (p, r) in rowOf.enumerated() where r >= 0 { rowOf[p] = Int32(p / length * q) + r }
+        (self.rows, self.perSequence, self.rowOfPosition) = (rows, q, rowOf)
+    }
+
+    /// The selected rows holding `positions` (each must be selected).
+    public func selectedRows(_ positions: [Int32]) -> [Int32] {
+        positions.map { p in
+            let r = rowOfPosition[Int(p)]
+            precondition(r >= 0, "RowSelection: position \(p) was not selected")
+            return r
+        }
+    }
+}
+
 /// Multi-head self-attention with its output projection, dropout, residual and LayerNorm.
 public final class AttentionBlock: Module {
     public let query, key, value, output: Linear
@@ -113,6 +165,21 @@ public final class AttentionBlock: Module {
                                      additiveMask: masking.additive, dropout: attentionDropout)
         let attended = tape.dropout(output(context, tape: tape), probability: hiddenDropout)
         return norm(tape.add(attended, x), tape: tape)
+    }
+
+    /// x (B,T,H) → the `selection`'s rows (B,Q,H) of the output: keys and values from every
+    /// position, everything else for the selected rows only. No causal or additive masks.
+    public func callAsFunction(_ x: Variable, selecting selection: RowSelection, keyMask: Tensor?,
+                               hiddenDropout: Float, attentionDropout: Float, tape: Tape) throws -> Variable {
+        let (b, t, h) = (x.shape[0], x.shape[1], x.shape[2])
+        let picked = try tape.gather(tape.reshape(x, [b * t, h]), indices: selection.rows)
+        let residual = tape.reshape(picked, [b, selection.perSequence, h])
+        let q = query(residual, tape: tape)
+        let kv = tape.linear(x, weights: [key, value].map { tape.parameter($0.weight) },
+                             biases: [key, value].map { tape.parameter($0.bias!) })
+        let context = tape.attention(query: q, packedKeyValue: kv, heads: heads, keyMask: keyMask, dropout: attentionDropout)
+        let attended = tape.dropout(output(context, tape: tape), probability: hiddenDropout)
+        return norm(tape.add(attended, residual), tape: tape)
     }
 }
 
@@ -170,6 +237,15 @@ public final class TransformerLayer: Module {
     public func callAsFunction(_ x: Variable, masking: AttentionMasking, training: Bool, tape: Tape) -> Variable {
         let p = training ? config.hiddenDropout : 0
         let h = attention(x, masking: masking, hiddenDropout: p, attentionDropout: training ? config.attentionDropout : 0, tape: tape)
+        return feedForward(h, hiddenDropout: p, tape: tape)
+    }
+
+    /// x (B,T,H) → the `selection`'s rows (B,Q,H) of the output (see ``RowSelection``); the
+    /// masking may only hide keys (padding).
+    public func callAsFunction(_ x: Variable, selecting selection: RowSelection, keyMask: Tensor?, training: Bool, tape: Tape) throws -> Variable {
+        let p = training ? config.hiddenDropout : 0
+        let h = try attention(x, selecting: selection, keyMask: keyMask, hiddenDropout: p,
+                              attentionDropout: training ? config.attentionDropout : 0, tape: tape)
         return feedForward(h, hiddenDropout: p, tape: tape)
     }
 }

@@ -31,12 +31,16 @@ public final class PretrainingObjectives: Module {
     public func loss(_ batch: PretrainingBatch, normalizers: Normalizers, training: Bool, tape: Tape) throws -> (Variable, ObjectiveStatistics) {
         guard let head = model.maskedLM else { throw ModelError.invalidConfiguration("pretraining needs the masked-LM head") }
         var stats = ObjectiveStatistics()
-        let out = try model.encoder(batch.input, training: training, tape: tape)
+        // The heads read the masked positions (and SBO's span boundaries) only, so the last
+        // layer runs on those rows alone.
+        let read = batch.positions + (spanBoundary == nil ? [] : batch.spanLeft + batch.spanRight)
+        let out = try model.encoder(batch.input, training: training, tape: tape, readingOnly: read)
         let m = Float(max(1, normalizers.predictions))
-        let logits = try head(out.hidden, positions: batch.positions, tape: tape)
-        var total = tape.crossEntropy(logits, targets: batch.labels, normalizer: m)
+        let (mlmLoss, predictions) = try head.loss(out.hidden, positions: out.rows(at: batch.positions), targets: batch.labels,
+                                                   normalizer: m, tape: tape)
+        var total = mlmLoss
         stats.mlmLoss = Double(total.value.scalar) * Double(m)
-        stats.mlmCorrect = Self.correctCount(logits.value, batch.labels)
+        stats.mlmCorrect = zip(predictions, batch.labels).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
         stats.predictions = batch.predictionCount
 
         if sentenceTask != nil, let pairHead = model.sentencePair, let pooled = out.pooled, !batch.sentenceLabels.isEmpty {
@@ -49,7 +53,8 @@ public final class PretrainingObjectives: Module {
             total = tape.add(total, pairLoss)
         }
         if let sbo = spanBoundary, !batch.spanLeft.isEmpty {
-            let sboLogits = try sbo(out.hidden, left: batch.spanLeft, right: batch.spanRight, offsets: batch.spanOffsets, tape: tape)
+            let sboLogits = try sbo(out.hidden, left: out.rows(at: batch.spanLeft), right: out.rows(at: batch.spanRight),
+                                    offsets: batch.spanOffsets, tape: tape)
             let sboLoss = tape.crossEntropy(sboLogits, targets: batch.labels, normalizer: m)
             stats.sboLoss = Double(sboLoss.value.scalar) * Double(m)
             stats.sboCorrect = Self.correctCount(sboLogits.value, batch.labels)

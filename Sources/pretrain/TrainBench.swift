@@ -117,9 +117,8 @@ struct TrainBench: ParsableCommand {
         var lastLoss: Float = 0
         func step(_ index: Int) throws {
             let tape = Tape(seed: UInt64(index))
-            let out = try model.encoder(input, training: true, tape: tape)
-            let logits = try model.maskedLM!(out.hidden, positions: positions, tape: tape)
-            let loss = tape.crossEntropy(logits, targets: labels)
+            let out = try model.encoder(input, training: true, tape: tape, readingOnly: positions)
+            let (loss, _) = try model.maskedLM!.loss(out.hidden, positions: out.rows(at: positions), targets: labels, tape: tape)
             lastLoss = loss.value.scalar
             try tape.backward(loss)
             optimizer.step(lr: 1e-4)

@@ -270,6 +270,18 @@ final class OpGradientTests: XCTestCase {
         }) { tape, v in tape.attention(packed: v[0], heads: heads, keyMask: Tensor(mask, shape: [b, t]), causal: true) }
     }
 
+    func testAttentionOfSeparateQueriesOverPackedKeysAndValues() throws {
+        var r = Random(33)
+        let (b, t, s, heads, dim) = (2, 3, 6, 2, 3)
+        let c = heads * dim
+        let mask: [Float] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
+        try GradientCheck(gradientTolerance: 2e-4).run("attention packed kv", inputs: [r.tensor([b, t, c]), r.tensor([b, s, 2 * c])], reference: { x in
+            let rows = Self.rows(x[1], 2 * c)
+            let k = rows.flatMap { Array($0[0..<c]) }, v = rows.flatMap { Array($0[c..<2 * c]) }
+            return Self.attention64(x[0], k, v, b: b, t: t, s: s, heads: heads, dim: dim, keyMask: mask, causal: false, additive: nil)
+        }) { tape, v in tape.attention(query: v[0], packedKeyValue: v[1], heads: heads, keyMask: Tensor(mask, shape: [b, s])) }
+    }
+
     func testCausalAttention() throws {
         var r = Random(15)
         let (b, t, heads, dim) = (2, 6, 2, 3)
@@ -330,6 +342,33 @@ final class OpGradientTests: XCTestCase {
                 }
                 return [total / Double(normalizer ?? 4)]
             }) { tape, v in tape.crossEntropy(v[0], targets: targets, normalizer: normalizer) }
+        }
+    }
+
+    func testLinearCrossEntropyIsCrossEntropyOfTheLinearLayer() throws {
+        var r = Random(34)
+        let (m, cin, classes) = (7, r.int(3...9), r.int(33...77))
+        let targets: [Int32] = [1, LossKernels.ignoreIndex, 0, Int32(classes - 1), 2, 5, LossKernels.ignoreIndex]
+        for normalizer: Float? in [nil, 9] {
+            try GradientCheck().run("linearCrossEntropy normalizer=\(String(describing: normalizer))",
+                                    inputs: [r.tensor([m, cin], std: 2), r.tensor([classes, cin]), r.tensor([classes])], reference: { x in
+                var logits = Self.matmul64(x[0], x[1], m: m, n: classes, k: cin, ta: false, tb: true)
+                for i in 0..<m { for j in 0..<classes { logits[i * classes + j] += x[2][j] } }
+                var total = 0.0
+                for (i, row) in Self.rows(logits, classes).enumerated() where targets[i] != LossKernels.ignoreIndex {
+                    total -= Self.logSoftmax64(row)[Int(targets[i])]
+                }
+                return [total / Double(normalizer ?? 5)]
+            }) { tape, v in tape.linearCrossEntropy(v[0], weight: v[1], bias: v[2], targets: targets, normalizer: normalizer).loss }
+        }
+        // Predictions are each row's argmax (−1 for ignored rows), as the unfused logits give.
+        let (x, w, bias) = (r.tensor([m, cin]), r.tensor([classes, cin]), r.tensor([classes]))
+        let tape = Tape(recording: false)
+        let logits = tape.linear(Variable(constant: x), weight: Variable(constant: w), bias: Variable(constant: bias)).value
+        let (_, predictions) = tape.linearCrossEntropy(Variable(constant: x), weight: Variable(constant: w), bias: Variable(constant: bias), targets: targets)
+        for i in 0..<m {
+            let row = Array(logits.scalars[i * classes..<(i + 1) * classes])
+            XCTAssertEqual(predictions[i], targets[i] == LossKernels.ignoreIndex ? -1 : Int32(row.firstIndex(of: row.max()!)!))
         }
     }
 

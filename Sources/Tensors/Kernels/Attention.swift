@@ -3,9 +3,10 @@ import BLAS
 /// Fused multi-head scaled-dot-product attention, one tape node in the autodiff layer.
 ///
 /// - q (B,T,C), k (B,S,C), v (B,S,C), C = heads·D; head h owns columns [h·D, (h+1)·D)
-///   (the layout of Hugging Face's `view(B, T, heads, D)`). Rows of q, k, v (and of their
-///   gradients) are `inputStride` apart, so they may be column blocks of one packed (B,T,3C)
-///   projection: q = base, k = base + C, v = base + 2C, inputStride = 3C.
+///   (the layout of Hugging Face's `view(B, T, heads, D)`). Rows of q (and dq) are `inputStride`
+///   apart and rows of k and v (and dk, dv) `keyStride` apart, so they may be column blocks of one
+///   packed projection: (B,T,3C) with q = base, k = base + C, v = base + 2C and both strides 3C;
+///   or q (B,T,C) on its own with k, v packed in (B,S,2C), keyStride 2C.
 /// - keyMask (B,S): 1 = attend, 0 = padding (optional).
 /// - causal: query i sees keys j ≤ i (requires T == S).
 /// - additiveMask (T,S) or (B,T,S): added to the scores (permutation LM); −∞ hides a key.
@@ -16,12 +17,15 @@ import BLAS
 /// in backward instead of being stored.
 public struct AttentionShape: Sendable, Equatable {
     public var batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int
-    /// Distance between consecutive rows of q, k and v (C when unpacked, 3C when packed).
+    /// Distance between consecutive rows of q (C when unpacked, 3C when packed with k and v).
     public var inputStride: Int
+    /// Distance between consecutive rows of k and v (`inputStride` unless given).
+    public var keyStride: Int
     public var channels: Int { heads * headDim }
-    public init(batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int, inputStride: Int? = nil) {
+    public init(batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int, inputStride: Int? = nil, keyStride: Int? = nil) {
         (self.batch, self.queries, self.keys, self.heads, self.headDim) = (batch, queries, keys, heads, headDim)
         self.inputStride = inputStride ?? heads * headDim
+        self.keyStride = keyStride ?? self.inputStride
     }
 }
 
@@ -47,7 +51,7 @@ public enum AttentionKernel {
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         shape s: AttentionShape, masks: AttentionMasks, dropout p: Float, key: UInt64
     ) {
-        let (T, S, D, C, H, L) = (s.queries, s.keys, s.headDim, s.channels, s.heads, s.inputStride)
+        let (T, S, D, C, H, L, LK) = (s.queries, s.keys, s.headDim, s.channels, s.heads, s.inputStride, s.keyStride)
         precondition(!masks.causal || T == S, "causal attention needs as many queries as keys")
         let scale = 1 / Float(D).squareRoot()
         Threading.withSingleThreadedBLAS {
@@ -59,10 +63,10 @@ public enum AttentionKernel {
                 for bh in range {
                     let b = bh / H, h = bh % H
                     let P = probabilities + bh * T * S
-                    let qb = q + b * T * L + h * D, kb = k + b * S * L + h * D, vb = v + b * S * L + h * D
+                    let qb = q + b * T * L + h * D, kb = k + b * S * LK + h * D, vb = v + b * S * LK + h * D
                     // scores (T,S) = scale · Q_bh · K_bhᵀ
                     BLAS.gemm(transposeA: false, transposeB: true, m: T, n: S, k: D, alpha: scale,
-                              a: qb, lda: L, b: kb, ldb: L, beta: 0, c: P, ldc: S)
+                              a: qb, lda: L, b: kb, ldb: LK, beta: 0, c: P, ldc: S)
                     if let km = masks.keyMask, biasBatch != b {
                         for j in 0..<S { keyBias[j] = km[b * S + j] == 0 ? -.infinity : 0 }
                         biasBatch = b
@@ -79,7 +83,7 @@ public enum AttentionKernel {
                     }
                     // out_bh (T,D) = P' · V_bh
                     BLAS.gemm(transposeA: false, transposeB: false, m: T, n: D, k: S, alpha: 1,
-                              a: pv, lda: S, b: vb, ldb: L, beta: 0, c: out + b * T * C + h * D, ldc: C)
+                              a: pv, lda: S, b: vb, ldb: LK, beta: 0, c: out + b * T * C + h * D, ldc: C)
                 }
             }
         }
@@ -111,7 +115,7 @@ public enum AttentionKernel {
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
         shape s: AttentionShape, dropout p: Float, key: UInt64
     ) {
-        let (T, S, D, C, H, L) = (s.queries, s.keys, s.headDim, s.channels, s.heads, s.inputStride)
+        let (T, S, D, C, H, L, LK) = (s.queries, s.keys, s.headDim, s.channels, s.heads, s.inputStride, s.keyStride)
         let scale = 1 / Float(D).squareRoot()
         Threading.withSingleThreadedBLAS {
             parallelFor(s.batch * H) { range in
@@ -121,7 +125,7 @@ public enum AttentionKernel {
                 for bh in range {
                     let b = bh / H, h = bh % H
                     let P = probabilities + bh * T * S
-                    let qb = q + b * T * L + h * D, kb = k + b * S * L + h * D, vb = v + b * S * L + h * D
+                    let qb = q + b * T * L + h * D, kb = k + b * S * LK + h * D, vb = v + b * S * LK + h * D
                     let gb = dout + b * T * C + h * D
                     var pv = P
                     if let dropped {
@@ -134,12 +138,12 @@ public enum AttentionKernel {
                     // dV_bh (S,D) += P'ᵀ · dout_bh
                     if let dv {
                         BLAS.gemm(transposeA: true, transposeB: false, m: S, n: D, k: T, alpha: 1,
-                                  a: pv, lda: S, b: gb, ldb: C, beta: 1, c: dv + b * S * L + h * D, ldc: L)
+                                  a: pv, lda: S, b: gb, ldb: C, beta: 1, c: dv + b * S * LK + h * D, ldc: LK)
                     }
                     if dq == nil && dk == nil { continue }
                     // dP' (T,S) = dout_bh · V_bhᵀ, then through dropout and softmax.
                     BLAS.gemm(transposeA: false, transposeB: true, m: T, n: S, k: D, alpha: 1,
-                              a: gb, lda: C, b: vb, ldb: L, beta: 0, c: dP, ldc: S)
+                              a: gb, lda: C, b: vb, ldb: LK, beta: 0, c: dP, ldc: S)
                     if let dropped { VectorMath.multiply(dP, dropped, T * S) }
                     for i in 0..<T {
                         // dScores = P ⊙ (dP − Σ dP⊙P), row by row
@@ -155,11 +159,11 @@ public enum AttentionKernel {
                     // dQ_bh += scale · dScores · K_bh ; dK_bh += scale · dScoresᵀ · Q_bh
                     if let dq {
                         BLAS.gemm(transposeA: false, transposeB: false, m: T, n: D, k: S, alpha: scale,
-                                  a: dP, lda: S, b: kb, ldb: L, beta: 1, c: dq + b * T * L + h * D, ldc: L)
+                                  a: dP, lda: S, b: kb, ldb: LK, beta: 1, c: dq + b * T * L + h * D, ldc: L)
                     }
                     if let dk {
                         BLAS.gemm(transposeA: true, transposeB: false, m: S, n: D, k: T, alpha: scale,
-                                  a: dP, lda: S, b: qb, ldb: L, beta: 1, c: dk + b * S * L + h * D, ldc: L)
+                                  a: dP, lda: S, b: qb, ldb: L, beta: 1, c: dk + b * S * LK + h * D, ldc: LK)
                     }
                 }
             }

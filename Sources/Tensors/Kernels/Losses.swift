@@ -55,6 +55,83 @@ public enum LossKernels {
         return sum
     }
 
+    /// Rows per block of ``biasCrossEntropyInPlace``'s bias-gradient partial sums: a fixed size
+    /// (not one block per thread) so the sum's order, and its bits, do not depend on the threads.
+    static let biasGradientBlock = 32
+
+    /// The tail of a decoder fused with softmax cross-entropy. `logits` (M,V) holds x·Wᵀ; per row
+    /// (while it sits in L2) this adds `bias`, takes the log-sum-exp, the loss and the argmax
+    /// (`predictions`, −1 for ignored rows), and with `gradientScale` overwrites the row with
+    /// ∂loss/∂logits = scale·(softmax − onehot) and adds Σ_rows of it to `biasGradient` (V).
+    /// The (M,V) logits are thus read and written once instead of being copied for the bias,
+    /// exponentiated into a second buffer and summed over rows for the bias gradient.
+    public static func biasCrossEntropyInPlace(
+        _ logits: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, targets: UnsafePointer<Int32>,
+        rows m: Int, classes v: Int, predictions: UnsafeMutablePointer<Int32>,
+        gradientScale: Float?, biasGradient: UnsafeMutablePointer<Float>?
+    ) -> Double {
+        let losses = UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))
+        defer { losses.deallocate() }
+        let blockRows = biasGradientBlock, blocks = (m + blockRows - 1) / blockRows
+        let partials = biasGradient == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: blocks * v)
+        defer { partials?.deallocate() }
+        typealias V = VectorMath.Vector
+        let w = VectorMath.width
+        parallelFor(blocks) { range in
+            for block in range {
+                let partial = partials.map { $0 + block * v }
+                partial?.initialize(repeating: 0, count: v)
+                for r in block * blockRows..<min(m, (block + 1) * blockRows) {
+                    let row = logits + r * v, t = targets[r]
+                    if t == ignoreIndex {
+                        losses[r] = 0
+                        predictions[r] = -1
+                        if gradientScale != nil { row.update(repeating: 0, count: v) }
+                        continue
+                    }
+                    if let bias { VectorMath.add(row, bias, v) }
+                    let mx = SoftmaxKernel.rowMax(row, v)
+                    var arg = 0
+                    while row[arg] != mx && arg < v - 1 { arg += 1 }
+                    predictions[r] = Int32(arg)
+                    let target = row[Int(t)]
+                    // The row is ours to overwrite: exponentials in place, then the gradient.
+                    let total = SoftmaxKernel.expShifted(row, row, v, shift: mx)
+                    losses[r] = Double(mx) + log(total) - Double(target)
+                    guard let scale = gradientScale else { continue }
+                    let k = V(repeating: scale / Float(total))
+                    var j = 0
+                    if let partial {
+                        while j + w <= v {
+                            let g = VectorMath.load(row + j) * k
+                            VectorMath.store(g, row + j)
+                            VectorMath.store(VectorMath.load(partial + j) + g, partial + j)
+                            j += w
+                        }
+                        while j < v { row[j] *= k[0]; partial[j] += row[j]; j += 1 }
+                        row[Int(t)] -= scale
+                        partial[Int(t)] -= scale
+                    } else {
+                        while j + w <= v { VectorMath.store(VectorMath.load(row + j) * k, row + j); j += w }
+                        while j < v { row[j] *= k[0]; j += 1 }
+                        row[Int(t)] -= scale
+                    }
+                }
+            }
+        }
+        if let partials, let biasGradient {
+            // Blocks in order, columns split over threads.
+            parallelFor(v, grain: 1024) { cols in
+                for block in 0..<blocks {
+                    VectorMath.add(biasGradient + cols.lowerBound, partials + block * v + cols.lowerBound, cols.count)
+                }
+            }
+        }
+        var sum = 0.0
+        for r in 0..<m { sum += losses[r] }
+        return sum
+    }
+
     /// Number of rows whose target is not ``ignoreIndex``.
     public static func countTargets(_ targets: UnsafeBufferPointer<Int32>) -> Int {
         targets.reduce(0) { $0 + ($1 == ignoreIndex ? 0 : 1) }
