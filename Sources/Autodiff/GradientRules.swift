@@ -7,6 +7,16 @@ import Tensors
 /// so a missing rule is a compile error; custom ops look their rule up by name and a missing one
 /// is ``AutodiffError/missingGradientRule(_:)``.
 extension Tape {
+    /// Hands the output gradient `grad` to `v` as its gradient when `v` has none yet, so the rule
+    /// can transform it in place instead of zero-filling a new buffer and accumulating into it.
+    /// Safe because an op's rule is the last reader of its output gradient (the slot is released
+    /// right after), and a slot with a buffer — every parameter's — is never replaced.
+    func adoptGradient(_ v: Variable, _ grad: Tensor) -> Bool {
+        guard v.slot >= 0, gradients[v.slot] == nil, grad.count == v.value.count else { return false }
+        gradients[v.slot] = grad.reshaped(v.shape)
+        return true
+    }
+
     func applyGradientRule(_ op: Op, outputGradient grad: Tensor) throws {
         let g = grad.data
         func buffer(_ v: Variable) -> UnsafeMutablePointer<Float>? { gradientBuffer(v) }
@@ -30,7 +40,7 @@ extension Tape {
             }
 
         case let .add(a, b):
-            if let da = buffer(a) { Elementwise.accumulate(da, g, count: grad.count) }
+            if !adoptGradient(a, grad), let da = buffer(a) { Elementwise.accumulate(da, g, count: grad.count) }
             if let db = buffer(b) { Elementwise.accumulate(db, g, count: grad.count) }
 
         case let .addBias(x, bias):
@@ -44,10 +54,18 @@ extension Tape {
             if let dx = buffer(x) { Elementwise.accumulate(dx, g, count: grad.count, alpha: alpha) }
 
         case let .gelu(x):
-            if let dx = buffer(x) { Elementwise.geluBackward(dinp: dx, inp: x.value.data, dout: g, count: grad.count) }
+            if adoptGradient(x, grad) {
+                Elementwise.geluBackward(dinp: g, inp: x.value.data, dout: g, count: grad.count, accumulate: false)
+            } else if let dx = buffer(x) {
+                Elementwise.geluBackward(dinp: dx, inp: x.value.data, dout: g, count: grad.count)
+            }
 
         case let .geluTanh(x):
-            if let dx = buffer(x) { Elementwise.geluTanhBackward(dinp: dx, inp: x.value.data, dout: g, count: grad.count) }
+            if adoptGradient(x, grad) {
+                Elementwise.geluTanhBackward(dinp: g, inp: x.value.data, dout: g, count: grad.count, accumulate: false)
+            } else if let dx = buffer(x) {
+                Elementwise.geluTanhBackward(dinp: dx, inp: x.value.data, dout: g, count: grad.count)
+            }
 
         case let .tanh(x, output):
             if let dx = buffer(x) { Elementwise.tanhBackward(dinp: dx, out: output.data, dout: g, count: grad.count) }
@@ -63,7 +81,11 @@ extension Tape {
                                      rows: x.value.rowCount, columns: x.value.lastDimension)
 
         case let .dropout(x, p, key):
-            if let dx = buffer(x) { Elementwise.dropoutBackward(dinp: dx, dout: g, count: grad.count, probability: p, key: key) }
+            if adoptGradient(x, grad) {
+                Elementwise.dropoutBackward(dinp: g, dout: g, count: grad.count, probability: p, key: key, accumulate: false)
+            } else if let dx = buffer(x) {
+                Elementwise.dropoutBackward(dinp: dx, dout: g, count: grad.count, probability: p, key: key)
+            }
 
         case let .gather(table, indices):
             if let dt = buffer(table) {

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import Autodiff
 import Tensors
 
@@ -42,6 +43,21 @@ final class TapeTests: XCTestCase {
             try tape.backward(tape.sum(y))
         }
         XCTAssertEqual(p.gradient.scalars, [24], "two backward passes of 12 each accumulate")
+    }
+
+    /// Rules that take over their output gradient in place (add, GELU, dropout) must still sum
+    /// every use of a variable, whichever use is differentiated first.
+    func testGradientTakenOverInPlaceStillSumsEveryUse() throws {
+        let p = Parameter(name: "w", value: Tensor([0.5, -1.5, 2], shape: [3]))
+        let tape = Tape()
+        let x = tape.scale(tape.parameter(p), by: 2)              // x = 2w
+        let y = tape.add(tape.add(tape.gelu(x), x), tape.add(x, x))  // gelu(x) + 3x
+        try tape.backward(tape.sum(y))
+        for (w, g) in zip(p.value.scalars, p.gradient.scalars) {
+            let x = Double(2 * w)
+            let gelu = 0.5 * (1 + erf(x / 2.0.squareRoot())) + x * exp(-x * x / 2) / (2 * Double.pi).squareRoot()
+            XCTAssertEqual(Double(g), 2 * (gelu + 3), accuracy: 1e-5)
+        }
     }
 
     func testNoGradModeRecordsNothingAndFrozenParametersGetNoGradient() throws {

@@ -125,7 +125,8 @@ public enum Elementwise {
     }
 
     /// dinp (N) += dout · GELU'(inp), GELU'(x) = Φ(x) + x·φ(x).
-    public static func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int) {
+    public static func geluBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int,
+                                          accumulate: Bool = true) {
         chunked(count) { lo, hi in
             let n = hi - lo
             let x0 = inp + lo, g0 = dout + lo, d0 = dinp + lo
@@ -136,14 +137,14 @@ public enum Elementwise {
                 return g * (cdf + x * pdf)
             }
             while i + VectorMath.width <= n {
-                let r = VectorMath.load(d0 + i) + grad(VectorMath.load(x0 + i), VectorMath.load(g0 + i))
-                VectorMath.store(r, d0 + i)
+                let r = grad(VectorMath.load(x0 + i), VectorMath.load(g0 + i))
+                VectorMath.store(accumulate ? VectorMath.load(d0 + i) + r : r, d0 + i)
                 i += VectorMath.width
             }
             if i < n {
                 let m = n - i
-                let r = VectorMath.loadPartial(d0 + i, m) + grad(VectorMath.loadPartial(x0 + i, m), VectorMath.loadPartial(g0 + i, m))
-                VectorMath.storePartial(r, d0 + i, m)
+                let r = grad(VectorMath.loadPartial(x0 + i, m), VectorMath.loadPartial(g0 + i, m))
+                VectorMath.storePartial(accumulate ? VectorMath.loadPartial(d0 + i, m) + r : r, d0 + i, m)
             }
         }
     }
@@ -162,7 +163,8 @@ public enum Elementwise {
     }
 
     /// dinp (N) += dout · d/dx gelu_new(x).
-    public static func geluTanhBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int) {
+    public static func geluTanhBackward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int,
+                                              accumulate: Bool = true) {
         chunked(count) { lo, hi in
             let n = hi - lo
             let x0 = inp + lo, g0 = dout + lo, d0 = dinp + lo
@@ -173,13 +175,14 @@ public enum Elementwise {
             }
             var i = 0
             while i + VectorMath.width <= n {
-                VectorMath.store(VectorMath.load(d0 + i) + grad(VectorMath.load(x0 + i), VectorMath.load(g0 + i)), d0 + i)
+                let r = grad(VectorMath.load(x0 + i), VectorMath.load(g0 + i))
+                VectorMath.store(accumulate ? VectorMath.load(d0 + i) + r : r, d0 + i)
                 i += VectorMath.width
             }
             if i < n {
                 let m = n - i
-                let r = VectorMath.loadPartial(d0 + i, m) + grad(VectorMath.loadPartial(x0 + i, m), VectorMath.loadPartial(g0 + i, m))
-                VectorMath.storePartial(r, d0 + i, m)
+                let r = grad(VectorMath.loadPartial(x0 + i, m), VectorMath.loadPartial(g0 + i, m))
+                VectorMath.storePartial(accumulate ? VectorMath.loadPartial(d0 + i, m) + r : r, d0 + i, m)
             }
         }
     }
@@ -210,25 +213,31 @@ public enum Elementwise {
 
     /// dinp (N) += dout · m / (1−p), with the forward pass's mask regenerated from `key`.
     public static func dropoutBackward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, count: Int,
-                                       probability p: Float, key: UInt64) {
-        dropoutApply(dinp, dout, count: count, probability: p, key: key, accumulate: true)
+                                       probability p: Float, key: UInt64, accumulate: Bool = true) {
+        dropoutApply(dinp, dout, count: count, probability: p, key: key, accumulate: accumulate)
     }
 
     /// Fills `scales` (N) with the dropout multipliers of stream (`key`, `stream`): 0 with
-    /// probability p, else 1/(1−p). One 64-bit draw decides two elements (32-bit thresholds).
+    /// probability p, else 1/(1−p). One 64-bit draw decides four elements by 16-bit thresholds,
+    /// so p is realised to within 2⁻¹⁷ (0.1 → 0.100006) at half the cost of 32-bit ones.
     @inline(__always)
     public static func dropoutScales(_ scales: UnsafeMutablePointer<Float>, count: Int, probability p: Float, key: UInt64, stream: UInt64) {
         let scale = 1 / (1 - p)
-        let threshold = UInt32(min(Double(p) * 4294967296.0, 4294967295.0))
+        let threshold = UInt64(min((Double(p) * 65536).rounded(), 65535))
         var rng = RandomGenerator(seed: key, stream: [stream])
         var i = 0
-        while i + 1 < count {
+        while i + 4 <= count {
             let bits = rng.next()
-            scales[i] = UInt32(truncatingIfNeeded: bits) < threshold ? 0 : scale
-            scales[i + 1] = UInt32(truncatingIfNeeded: bits >> 32) < threshold ? 0 : scale
-            i += 2
+            scales[i] = bits & 0xffff < threshold ? 0 : scale
+            scales[i + 1] = (bits >> 16) & 0xffff < threshold ? 0 : scale
+            scales[i + 2] = (bits >> 32) & 0xffff < threshold ? 0 : scale
+            scales[i + 3] = bits >> 48 < threshold ? 0 : scale
+            i += 4
         }
-        if i < count { scales[i] = UInt32(truncatingIfNeeded: rng.next()) < threshold ? 0 : scale }
+        if i < count {
+            let bits = rng.next()
+            for k in 0..<(count - i) { scales[i + k] = (bits >> (16 * UInt64(k))) & 0xffff < threshold ? 0 : scale }
+        }
     }
 
     static func dropoutApply(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, count: Int,
