@@ -89,8 +89,7 @@ public enum LossKernels {
                         if gradientScale != nil { row.update(repeating: 0, count: v) }
                         continue
                     }
-                    if let bias { VectorMath.add(row, bias, v) }
-                    let mx = SoftmaxKernel.rowMax(row, v)
+                    let mx = bias.map { addingBiasReturningMax(row, $0, v) } ?? SoftmaxKernel.rowMax(row, v)
                     var arg = 0
                     while row[arg] != mx && arg < v - 1 { arg += 1 }
                     predictions[r] = Int32(arg)
@@ -130,6 +129,22 @@ public enum LossKernels {
         var sum = 0.0
         for r in 0..<m { sum += losses[r] }
         return sum
+    }
+
+    /// row += bias; returns the row's maximum (one pass).
+    @inline(__always)
+    static func addingBiasReturningMax(_ row: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, _ c: Int) -> Float {
+        var m = VectorMath.Vector(repeating: -.infinity)
+        var j = 0
+        while j + VectorMath.width <= c {
+            let x = VectorMath.load(row + j) + VectorMath.load(bias + j)
+            VectorMath.store(x, row + j)
+            m = m.replacing(with: x, where: x .> m)
+            j += VectorMath.width
+        }
+        var result = VectorMath.horizontalMax(m)
+        while j < c { row[j] += bias[j]; result = max(result, row[j]); j += 1 }
+        return result
     }
 
     /// Number of rows whose target is not ``ignoreIndex``.
