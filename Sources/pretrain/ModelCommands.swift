@@ -136,8 +136,9 @@ struct FillMaskCommand: ParsableCommand {
                 for (t, id) in e.ids.enumerated() where id == maskID { positions.append(Int32(b * input.length + t)) }
             }
             let tape = Tape(recording: false)
-            let hidden = try loaded.model.encoder(input, training: false, tape: tape).hidden
-            let logits = positions.isEmpty ? nil : try head(hidden, positions: positions, tape: tape).value
+            // Only the mask rows are read, so the last layer runs on those rows alone.
+            let out = try loaded.model.encoder(input, training: false, tape: tape, readingOnly: positions)
+            let logits = positions.isEmpty ? nil : try head(out.hidden, positions: out.rows(at: positions), tape: tape).value
             var row = 0
             for (b, e) in encodings.enumerated() {
                 var masks: [[String: Any]] = []

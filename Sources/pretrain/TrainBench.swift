@@ -131,27 +131,47 @@ struct TrainBench: ParsableCommand {
     }
 }
 
-/// `pretrain bench infer`: the no-grad forward of `embed` (encoder + masked mean pooling).
+/// What `bench infer` runs after the encoder.
+enum InferenceTask: String, ExpressibleByArgument, CaseIterable {
+    /// `embed`: masked mean pooling over every position.
+    case embed
+    /// `fill-mask`: the MLM head's logits at the 15 % masked positions.
+    case fillMask = "fill-mask"
+}
+
+/// `pretrain bench infer`: the no-grad forward of `embed` (encoder + masked mean pooling) or of
+/// `fill-mask` (encoder + MLM logits at the masked positions).
 struct InferBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "infer", abstract: "Tokens/s and peak memory of a no-grad encoder forward (as `embed`).")
+        commandName: "infer", abstract: "Tokens/s and peak memory of a no-grad forward (as `embed` or `fill-mask`).")
 
     @OptionGroup var options: ModelBenchOptions
+    @Option(help: "embed (encoder + mean pooling) or fill-mask (encoder + MLM logits at 15% of positions).")
+    var task: InferenceTask = .embed
 
     func run() throws {
         Threading.configure(threads: options.threads ?? Threading.coreCount)
         let config = options.modelConfig
-        let model = try PretrainingModel(config: config, heads: [], seed: 1)
-        let (input, _, _) = options.makeBatch(vocab: config.vocabSize, seed: 2)
+        let model = try PretrainingModel(config: config, heads: task == .fillMask ? [.maskedLM] : [], seed: 1)
+        let (input, positions, _) = options.makeBatch(vocab: config.vocabSize, seed: 2)
         let mask = Tensor(repeating: 1, shape: [options.batch, options.sequenceLength])
         func forward(_: Int) throws {
             let tape = Tape(recording: false)
-            let out = try model.encoder(input, training: false, tape: tape)
-            _ = tape.meanPool(out.hidden, mask: mask)
+            switch task {
+            case .embed:
+                let out = try model.encoder(input, training: false, tape: tape)
+                _ = tape.meanPool(out.hidden, mask: mask)
+            case .fillMask:
+                let out = try model.encoder(input, training: false, tape: tape, readingOnly: positions)
+                _ = try model.maskedLM!(out.hidden, positions: out.rows(at: positions), tape: tape)
+            }
         }
         let seconds = try options.secondsPerStep(forward)
-        let flops = trainingStepFLOPs(config, batch: options.batch, length: options.sequenceLength, maskedRows: 0) / 3
-        try printBenchResult(options.report(seconds: seconds, flops: flops), json: options.json)
+        let flops = trainingStepFLOPs(config, batch: options.batch, length: options.sequenceLength,
+                                      maskedRows: task == .fillMask ? positions.count : 0) / 3
+        var result = options.report(seconds: seconds, flops: flops)
+        result["task"] = task.rawValue
+        try printBenchResult(result, json: options.json)
     }
 }
 

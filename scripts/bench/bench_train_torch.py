@@ -6,7 +6,9 @@ only + cross-entropy + backward + AdamW, dropout 0.1, seq 128, vocab 30522, rand
 configs tiny (L2 H128 A2 I512, batch 32), mini (L4 H256 A4 I1024, batch 32), small (L4 H512 A8
 I2048, batch 16). PyTorch runs transformers' BertForMaskedLM with sdpa attention, the head applied
 to the gathered masked rows, and torch.optim.AdamW. Inference is the no-grad encoder forward +
-masked mean pooling (what `pretrain embed` does).
+masked mean pooling (mode `infer`, what `pretrain embed` does) or + the MLM head at the 15 %
+masked rows (mode `fill-mask`, what `pretrain fill-mask` does; PyTorch also gets the head on the
+gathered rows only).
 
 Each measurement runs in its own process so peak memory (ru_maxrss / VmHWM) is per config.
 
@@ -53,13 +55,20 @@ def torch_worker(name, threads, steps, mode):
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
-    else:
+    elif mode == "infer":
         model.eval()
 
         def step():
             with torch.inference_mode():
                 hidden = model.bert(input_ids=ids, attention_mask=mask).last_hidden_state
                 (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1e-9)
+    else:  # fill-mask: the MLM logits at the masked rows only (not all B·T rows, as a pipeline would)
+        model.eval()
+
+        def step():
+            with torch.inference_mode():
+                hidden = model.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+                model.cls(hidden.reshape(-1, hidden.shape[-1])[pos])
     for _ in range(2):
         step()
     t = time.perf_counter()
@@ -82,7 +91,7 @@ def main():
     ap.add_argument("--configs", default="tiny,mini,small")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--modes", default="train,infer")
+    ap.add_argument("--modes", default="train,infer,fill-mask")
     ap.add_argument("--binary", default=".build/release/pretrain")
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -91,16 +100,17 @@ def main():
         return
     import torch
     print(f"torch {torch.__version__}; ours: {a.binary}")
-    print(f"{'mode':6} {'config':6} {'thr':>3} {'ours tok/s':>11} {'torch tok/s':>11} {'ratio':>6} {'ours MiB':>9} {'torch MiB':>9}")
+    print(f"{'mode':9} {'config':6} {'thr':>3} {'ours tok/s':>11} {'torch tok/s':>11} {'ratio':>6} {'ours MiB':>9} {'torch MiB':>9}")
     rows = []
     for mode in a.modes.split(","):
         for name in a.configs.split(","):
             for threads in [int(t) for t in a.threads.split(",")]:
-                ours = run([a.binary, "bench", mode, "--config", name, "--threads", str(threads), "--steps", str(a.steps), "--json"])
+                command = ["bench", "infer", "--task", "fill-mask"] if mode == "fill-mask" else ["bench", mode]
+                ours = run([a.binary, *command, "--config", name, "--threads", str(threads), "--steps", str(a.steps), "--json"])
                 theirs = run([sys.executable, __file__, "--worker", name, str(threads), str(a.steps), mode])
                 ratio = ours["tokens_per_s"] / theirs["tokens_per_s"]
                 rows.append(dict(mode=mode, config=name, threads=threads, ours=ours, torch=theirs, ratio=ratio))
-                print(f"{mode:6} {name:6} {threads:3d} {ours['tokens_per_s']:11.0f} {theirs['tokens_per_s']:11.0f} {ratio:5.2f}x "
+                print(f"{mode:9} {name:6} {threads:3d} {ours['tokens_per_s']:11.0f} {theirs['tokens_per_s']:11.0f} {ratio:5.2f}x "
                       f"{ours['peak_rss_mb']:9.0f} {theirs['peak_rss_mb']:9.0f}", flush=True)
     with open(os.environ.get("BENCH_OUT", "/dev/null"), "w") as f:
         json.dump(rows, f, indent=1)
