@@ -89,7 +89,10 @@ func peakResidentMiB() -> Double {
     return 0
 }
 
-/// Floating-point operations of one MLM training step (forward + backward ≈ 3× forward).
+/// Floating-point operations of one MLM training step (forward + backward ≈ 3× forward), counted
+/// for the full model — every row of every layer, as PyTorch computes it. Our step skips most of
+/// the last layer's rows (``RowSelection``), so the GFLOP/s we report are model FLOPs per second
+/// (the convention of model-FLOPs utilisation), not the arithmetic actually done.
 func trainingStepFLOPs(_ c: EncoderConfiguration, batch: Int, length: Int, maskedRows: Int) -> Double {
     let (h, i, l, v) = (Double(c.hiddenSize), Double(c.intermediateSize), Double(c.layers), Double(c.vocabSize))
     let tokens = Double(batch * length)
