@@ -126,7 +126,13 @@ struct EvalCommand: ParsableCommand {
                 // The saved threshold belongs to the task it was chosen on.
                 if let record = try EmbeddingHeadRecord.load(folder: folder), record.task == task.name { threshold = record.threshold }
             }
-            let taskModel = try TaskModel.load(folder: folder, head: FineTuner.head(for: task, settings: settings, positiveLabel: positive), seed: 0)
+            let taskHead: TaskModel.Head
+            do {
+                taskHead = try FineTuner.head(for: task, settings: settings, positiveLabel: positive)
+            } catch let error as FineTuningError where head == nil {
+                throw ValidationError("\(model) is a sentence-transformers folder, so eval scores sentence pairs by the cosine of their embeddings, but \(error). Pass --head default to evaluate the task's own head on this encoder instead.")
+            }
+            let taskModel = try TaskModel.load(folder: folder, head: taskHead, seed: 0)
             let tuner = FineTuner(task: task, model: taskModel, tokenizer: tokenizer, settings: settings,
                                   runFolder: folder.deletingLastPathComponent(), positiveLabel: positive)
             tuner.similarityThreshold = threshold
