@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
-"""Prints the README's fine-tuning table from runs/finetune-summary.jsonl (scripts/finetune-report.sh)."""
-import json, subprocess
+"""Prints the README's fine-tuning table from runs/finetune-summary.jsonl (scripts/finetune-report.sh).
+
+The summary alternates a run line ({"task", "model", "variant", "finetune_seconds"}) with the
+`pretrain eval --json` line of that run; a null finetune_seconds is a model evaluated as shipped."""
+import json
 
 rows = [json.loads(l) for l in open("runs/finetune-summary.jsonl")]
-seconds = {(r["task"], r["model"]): r["finetune_seconds"] for r in rows if "finetune_seconds" in r}
-results = [r for r in rows if "metrics" in r]
-main = {"accuracy": "accuracy", "token_accuracy": "token accuracy", "exact_match": "EM", "f1": "F1"}
+names = {"data/minilm": "all-MiniLM-L6-v2", "runs/main/model": "main-job model", "runs/random-main": "random init, same architecture"}
 print("| task | model | test metrics | majority baseline | fine-tuning time |")
 print("|---|---|---|---|---|")
-models = [r["model"] for r in rows if "finetune_seconds" in r]
-names = {"data/minilm": "all-MiniLM-L6-v2", "runs/main/model": "main-job model", "runs/random-main": "random init, same architecture"}
-for r, model in zip(results, models):
+run = None
+for r in rows:
+    if "metrics" not in r:
+        run = r
+        continue
+    if run is None or run["task"] != r["task"]:
+        raise SystemExit(f"eval line for {r['task']} without its run line in runs/finetune-summary.jsonl")
     m = r["metrics"]
-    shown = ", ".join(f"{k} {m[k]:.3f}" if m[k] <= 1 else f"{k} {m[k]:.1f}" for k in sorted(m))
+    shown = ", ".join(f"{k} {m[k]:.3f}" if abs(m[k]) <= 1 else f"{k} {m[k]:.1f}" for k in sorted(m))
     base = r.get("majority_baseline")
-    t = seconds.get((r["task"], model))
-    print(f"| {r['task']} | {names.get(model, model)} | {shown} | {'%.3f' % base if base is not None else '–'} | {t // 60}m{t % 60:02d}s |")
+    model = names.get(run["model"], run["model"]) + (f" ({run['variant']})" if run.get("variant") else "")
+    t = run.get("finetune_seconds")
+    print(f"| {r['task']} | {model} | {shown} | {'%.3f' % base if base is not None else '–'} | {'–' if t is None else f'{t // 60}m{t % 60:02d}s'} |")
+    run = None

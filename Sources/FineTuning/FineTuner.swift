@@ -21,11 +21,23 @@ public struct FineTuneSettings: Sendable, Equatable {
     public var threads: Int = 0
     /// Use at most this many training examples (0 = all).
     public var maxTrainExamples: Int = 0
+    /// The head: the task kind's own (`default`: classifier, tagger, QA, multiple choice) or the
+    /// sentence-embedding bi-encoder (`embedding`, sentence-pair tasks).
+    public var head: HeadChoice = .default
+    /// The sentence-embedding head's loss (`embedding_loss=cosine|ranking`).
+    public var embeddingLoss: EmbeddingLoss = .cosine
+    /// The ranking loss's scale on cosines (sentence-transformers' default, 20).
+    public var rankingScale: Float = 20
+
+    /// Which head `head=` asks for.
+    public enum HeadChoice: String, Sendable, CaseIterable {
+        case `default`, embedding
+    }
 
     public init() {}
 
     public static let keys = ["lr", "epochs", "batch_size", "max_length", "qa_max_length", "doc_stride", "warmup_fraction",
-                              "weight_decay", "layer_decay", "seed", "threads", "max_train_examples"]
+                              "weight_decay", "layer_decay", "seed", "threads", "max_train_examples", "head", "embedding_loss", "ranking_scale"]
 
     /// Applies "key=value" overrides.
     public mutating func apply(_ overrides: [String]) throws {
@@ -50,6 +62,13 @@ public struct FineTuneSettings: Sendable, Equatable {
             case "seed": seed = try number(UInt64.self)
             case "threads": threads = try number(Int.self)
             case "max_train_examples": maxTrainExamples = try number(Int.self)
+            case "head":
+                guard let choice = HeadChoice(rawValue: value) else { throw RecipeError.invalid("head must be default or embedding, got '\(value)'") }
+                head = choice
+            case "embedding_loss":
+                guard let loss = EmbeddingLoss(rawValue: value) else { throw RecipeError.invalid("embedding_loss must be cosine or ranking, got '\(value)'") }
+                embeddingLoss = loss
+            case "ranking_scale": rankingScale = try number(Float.self)
             default: throw RecipeError.invalid("unknown fine-tuning key '\(key)'; valid keys: \(Self.keys.joined(separator: ", "))")
             }
         }
@@ -59,7 +78,8 @@ public struct FineTuneSettings: Sendable, Equatable {
     public var json: [String: Any] {
         ["lr": Double(lr), "epochs": epochs, "batch_size": batchSize, "max_length": maxLength, "qa_max_length": qaMaxLength,
          "doc_stride": docStride, "warmup_fraction": Double(warmupFraction), "weight_decay": Double(weightDecay),
-         "layer_decay": Double(layerDecay), "seed": seed, "threads": threads, "max_train_examples": maxTrainExamples]
+         "layer_decay": Double(layerDecay), "seed": seed, "threads": threads, "max_train_examples": maxTrainExamples,
+         "head": head.rawValue, "embedding_loss": embeddingLoss.rawValue, "ranking_scale": Double(rankingScale)]
     }
 }
 
@@ -70,6 +90,7 @@ struct Feature {
     /// Class index (classification, multiple choice), or per-token labels (tagging, −100 = ignored),
     /// or [start, end] (QA).
     var targets: [Int32]
+    /// The regression target, or the sentence-embedding head's cosine target in [0, 1].
     var value: Float = 0
     /// The example this feature belongs to (QA has several windows per example).
     var example: Int
@@ -86,6 +107,11 @@ public final class FineTuner {
     /// The label treated as positive by binary F1, when the task has one.
     public let positiveLabel: String?
     public var report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    /// Sentence-embedding head, binary labels: pairs with a cosine above this are predicted
+    /// positive. `train()` chooses it on dev each epoch (and saves the best epoch's with the
+    /// model); when nil, `evaluate(split:)` chooses it on dev first, so a test score never
+    /// uses test labels.
+    public var similarityThreshold: Double?
     let padID: Int32
     var windows: [TaskSplit: [QuestionAnsweringWindow]] = [:]
 
@@ -97,6 +123,36 @@ public final class FineTuner {
         self.runFolder = runFolder
         self.positiveLabel = positiveLabel
         padID = Int32(model.config.padTokenId)
+    }
+
+    /// The head for a task under `settings`: the kind's own, or the sentence-embedding head
+    /// (`head=embedding`), which needs sentence pairs (throws ``FineTuningError`` otherwise).
+    public static func head(for task: TaskData, settings: FineTuneSettings, positiveLabel: String?) throws -> TaskModel.Head {
+        guard settings.head == .embedding else { return head(for: task) }
+        try validateEmbeddingTask(task, loss: settings.embeddingLoss, positiveLabel: positiveLabel)
+        return .sentenceEmbedding
+    }
+
+    /// Checks that a task can train and score the sentence-embedding head: pairs in every split,
+    /// a positive label for classification, and positive pairs (a classification task) for the ranking loss.
+    static func validateEmbeddingTask(_ task: TaskData, loss: EmbeddingLoss, positiveLabel: String?) throws {
+        guard task.kind == .sequenceClassification || task.kind == .regression else {
+            throw FineTuningError.noSentencePairs(task: task.name, reason: "it is \(task.kind.rawValue)")
+        }
+        for split in TaskSplit.allCases {
+            let examples = task.examples(split).classification ?? []
+            let single = examples.filter { $0.pair == nil }.count
+            if single > 0 {
+                throw FineTuningError.noSentencePairs(task: task.name, reason: "\(single) of the \(examples.count) \(split.rawValue) examples have no second text")
+            }
+        }
+        if task.kind == .sequenceClassification {
+            guard let positiveLabel, task.labels.contains(positiveLabel) else {
+                throw FineTuningError.noPositiveLabel(task: task.name, labels: task.labels)
+            }
+        } else if loss == .ranking {
+            throw FineTuningError.noPositivePairs(task: task.name, reason: "a regression task has no labelled positive pairs; use embedding_loss=cosine")
+        }
     }
 
     /// The head a task kind needs.
@@ -113,6 +169,7 @@ public final class FineTuner {
     // MARK: features
 
     func features(_ split: TaskSplit) throws -> [Feature] {
+        if model.head == .sentenceEmbedding { return try embeddingFeatures(split) }
         let truncation = TruncationParams(maxLength: settings.maxLength)
         let labelIndex = Dictionary(task.labels.enumerated().map { ($0.element, Int32($0.offset)) }, uniquingKeysWith: { a, _ in a })
         switch task.examples(split) {
@@ -161,6 +218,39 @@ public final class FineTuner {
         }
     }
 
+    /// The training split's range of regression values, which the cosine loss maps onto [0, 1].
+    func labelRange() throws -> (low: Double, high: Double) {
+        let values = (task.train.classification ?? []).compactMap(\.label.value)
+        guard let low = values.min(), let high = values.max(), high > low else {
+            throw TaskDataError.invalidArgument("\(task.name): the training split's regression values are all equal (or missing); cosine targets need a range")
+        }
+        return (low, high)
+    }
+
+    /// Sentence-embedding features: the two texts of a pair as two rows, each encoded on its
+    /// own (no pair template), and the cosine loss's target. The ranking loss trains on the
+    /// positive pairs only; evaluation always scores every pair.
+    func embeddingFeatures(_ split: TaskSplit) throws -> [Feature] {
+        try Self.validateEmbeddingTask(task, loss: settings.embeddingLoss, positiveLabel: positiveLabel)
+        let truncation = TruncationParams(maxLength: settings.maxLength)
+        let range = task.kind == .regression ? try labelRange() : nil
+        var out: [Feature] = []
+        for (i, e) in (task.examples(split).classification ?? []).enumerated() {
+            let target: Float
+            if let range { target = Float(((e.label.value ?? range.low) - range.low) / (range.high - range.low)) }
+            else { target = e.label.category == positiveLabel ? 1 : 0 }
+            if split == .train && settings.embeddingLoss == .ranking && target != 1 { continue }
+            let a = try tokenizer.encode(e.text, truncation: .some(truncation), padding: .some(nil))
+            let b = try tokenizer.encode(e.pair ?? "", truncation: .some(truncation), padding: .some(nil))
+            out.append(Feature(ids: [a.ids.map(Int32.init), b.ids.map(Int32.init)], types: [a.typeIDs.map(Int32.init), b.typeIDs.map(Int32.init)],
+                               targets: [], value: target, example: i))
+        }
+        if split == .train && out.isEmpty {
+            throw FineTuningError.noPositivePairs(task: task.name, reason: "the training split has no pair labelled \(positiveLabel ?? "positive")")
+        }
+        return out
+    }
+
     /// Pads a batch of features (every row of multiple-choice features) to its longest row.
     func input(_ batch: ArraySlice<Feature>) -> (EncoderInput, choices: Int) {
         let rows = batch.flatMap { zip($0.ids, $0.types).map { ($0, $1) } }
@@ -182,9 +272,23 @@ public final class FineTuner {
     }
 
     /// The task loss of a batch and its logits.
+    /// The sentence-embedding head's "logits" are the pairs' cosines (B).
     func loss(_ batch: ArraySlice<Feature>, training: Bool, tape: Tape) throws -> (Variable, Variable, EncoderInput) {
         let (input, choices) = input(batch)
         let logits = try model(input, choices: choices, training: training, tape: tape)
+        if model.head == .sentenceEmbedding {
+            let cosines = try EmbeddingLoss.pairCosines(logits, tape: tape)
+            switch settings.embeddingLoss {
+            case .cosine:
+                return (EmbeddingLoss.cosineLoss(cosines: cosines, targets: batch.map(\.value), tape: tape), cosines, input)
+            case .ranking:
+                // Evaluation batches hold negative pairs too, which the ranking loss would treat as
+                // positives; only the cosines matter there.
+                let loss = training ? try EmbeddingLoss.rankingLoss(embeddings: logits, scale: settings.rankingScale, tape: tape)
+                                    : Variable(constant: Tensor(scalar: 0))
+                return (loss, cosines, input)
+            }
+        }
         switch task.kind {
         case .sequenceClassification, .multipleChoice:
             return (tape.crossEntropy(logits, targets: batch.map { $0.targets[0] }), logits, input)
@@ -219,7 +323,7 @@ public final class FineTuner {
         var depth: [ObjectIdentifier: Int] = [:]
         for p in model.encoder.embeddingParameters { depth[ObjectIdentifier(p)] = 0 }
         for (i, layer) in model.encoder.layers.enumerated() { for p in layer.parameters where depth[ObjectIdentifier(p)] == nil { depth[ObjectIdentifier(p)] = i + 1 } }
-        return model.parameters.map { p in
+        return model.trainableParameters.map { p in
             let d = depth[ObjectIdentifier(p)] ?? (layers + 1)
             return pow(settings.layerDecay, Float(layers + 1 - d))
         }
@@ -230,7 +334,7 @@ public final class FineTuner {
     public func train() throws -> [String: Double] {
         let train = try features(.train)
         let dev = try features(.dev)
-        let optimizer = AdamW(parameters: model.parameters, weightDecay: settings.weightDecay)
+        let optimizer = AdamW(parameters: model.trainableParameters, weightDecay: settings.weightDecay)
         optimizer.clearsGradients = true
         optimizer.learningRateScales = layerScales()
         let stepsPerEpoch = (train.count + settings.batchSize - 1) / settings.batchSize
@@ -252,7 +356,7 @@ public final class FineTuner {
                 let tape = Tape(seed: rng.next())
                 let (loss, _, input) = try loss(batch, training: true, tape: tape)
                 try tape.backward(loss)
-                clipGradientNorm(model.parameters, maxNorm: 1)
+                clipGradientNorm(model.trainableParameters, maxNorm: 1)
                 let lr = schedule.rate(at: step)
                 optimizer.step(lr: lr)
                 step += 1
@@ -262,6 +366,7 @@ public final class FineTuner {
                 progress.update(step: step, of: total, loss: Double(loss.value.scalar), lr: lr, tokensPerSecond: Double(tokens) / elapsed, elapsed: elapsed)
             }
             progress.finishLine()
+            similarityThreshold = nil  // chosen afresh on dev for this epoch's model
             var metrics = try evaluate(features: dev, split: .dev)
             metrics["train_loss"] = lossSum / Double(stepsPerEpoch)
             var record: [String: Any] = ["step": step, "epoch": epoch, "split": "dev"]
@@ -272,8 +377,15 @@ public final class FineTuner {
             if score > bestScore {
                 bestScore = score
                 best = metrics
-                try model.save(folder: runFolder.appendingPathComponent("model"), labels: task.labels)
-                try tokenizer.save(to: runFolder.appendingPathComponent("model").appendingPathComponent("tokenizer.json"))
+                let folder = runFolder.appendingPathComponent("model")
+                try model.save(folder: folder, labels: task.labels, maxSequenceLength: settings.maxLength)
+                try tokenizer.save(to: folder.appendingPathComponent("tokenizer.json"))
+                if model.head == .sentenceEmbedding {
+                    let range = task.kind == .regression ? try labelRange() : nil
+                    try EmbeddingHeadRecord(task: task.name, loss: settings.embeddingLoss, threshold: similarityThreshold,
+                                            positiveLabel: task.kind == .regression ? nil : positiveLabel,
+                                            labelRange: range.map { [$0.low, $0.high] }).save(folder: folder)
+                }
             }
         }
         return best
@@ -295,6 +407,7 @@ public final class FineTuner {
     }
 
     func evaluate(features: [Feature], split: TaskSplit) throws -> [String: Double] {
+        if model.head == .sentenceEmbedding { return try embeddingMetrics(cosines: try pairCosines(features), split: split) }
         var predictions: [Int] = [], values: [Double] = [], tagPredictions: [[Int]] = []
         var windowLogits: [Int: [WindowLogits]] = [:]
         let qaWindows = windows[split] ?? []
@@ -359,6 +472,43 @@ public final class FineTuner {
             let (em, f1) = Metrics.squad(predictions: answers, examples: examples)
             return ["exact_match": em, "f1": f1]
         }
+    }
+
+    /// The cosine of every pair of sentence-embedding features, in order.
+    func pairCosines(_ features: [Feature]) throws -> [Double] {
+        var out: [Double] = []
+        for start in stride(from: 0, to: features.count, by: 64) {
+            let (_, cosines, _) = try loss(features[start..<min(features.count, start + 64)], training: false, tape: Tape(recording: false))
+            out += cosines.value.scalars.map(Double.init)
+        }
+        return out
+    }
+
+    /// Sentence-embedding metrics: regression → pearson and spearman of cosine vs value; binary
+    /// labels → accuracy and F1 at the threshold chosen on dev (``similarityThreshold``), and
+    /// spearman of cosine vs the 0/1 label (threshold-free).
+    func embeddingMetrics(cosines: [Double], split: TaskSplit) throws -> [String: Double] {
+        let examples = task.examples(split).classification ?? []
+        if task.kind == .regression {
+            let gold = examples.map { $0.label.value ?? 0 }
+            return ["pearson": Metrics.pearson(cosines, gold), "spearman": Metrics.spearman(cosines, gold)]
+        }
+        let positives = examples.map { $0.label.category == positiveLabel }
+        let threshold: Double
+        if let chosen = similarityThreshold {
+            threshold = chosen
+        } else if split == .dev {
+            threshold = Metrics.bestThreshold(scores: cosines, positives: positives).threshold
+        } else {
+            let devPositives = (task.dev.classification ?? []).map { $0.label.category == positiveLabel }
+            threshold = Metrics.bestThreshold(scores: try pairCosines(try features(.dev)), positives: devPositives).threshold
+        }
+        similarityThreshold = threshold
+        let predicted = cosines.map { $0 > threshold }
+        return ["accuracy": Metrics.accuracy(predictions: predicted, references: positives),
+                "f1": Metrics.binaryF1(predictions: predicted, references: positives, positive: true),
+                "spearman": Metrics.spearman(cosines, positives.map { $0 ? 1 : 0 }),
+                "threshold": threshold]
     }
 
     static func argmax(_ row: UnsafeMutablePointer<Float>, _ n: Int) -> Int {

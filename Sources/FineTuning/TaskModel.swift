@@ -10,6 +10,10 @@ import SafeTensors
 /// - `questionAnswering` (SQuAD): `qa_outputs` → start and end logits per token (`…ForQuestionAnswering`).
 /// - `multipleChoice` (RACE, SWAG): dropout + `classifier` → one score per (context, option) pair,
 ///   a softmax over the options (`…ForMultipleChoice`).
+/// - `sentenceEmbedding` (a bi-encoder, sentence-transformers): each sentence is encoded on its
+///   own and its token states are mean-pooled over the attention mask; a pair scores cos(u, v).
+///   No parameters beyond the encoder; saved as a base model (`…Model`) with sentence-transformers'
+///   module files, so `SentenceTransformer(folder)` and `pretrain embed` load it.
 /// Families without a pooler (RoBERTa-style models pretrained here, ELECTRA) use the [CLS] hidden state.
 public final class TaskModel: Module {
     public enum Head: Sendable, Equatable {
@@ -17,6 +21,7 @@ public final class TaskModel: Module {
         case tokenClassification(labels: Int)
         case questionAnswering
         case multipleChoice
+        case sentenceEmbedding
 
         /// The transformers architecture name for a family.
         public func architecture(_ family: EncoderConfiguration.Family) -> String {
@@ -26,13 +31,15 @@ public final class TaskModel: Module {
             case .tokenClassification: return stem + "ForTokenClassification"
             case .questionAnswering: return stem + "ForQuestionAnswering"
             case .multipleChoice: return stem + "ForMultipleChoice"
+            case .sentenceEmbedding: return stem + "Model"
             }
         }
     }
 
     public let encoder: Encoder
     public let head: Head
-    public let output: Linear
+    /// The head's output layer; nil for the sentence-embedding head, which has none.
+    public let output: Linear?
     public let dropout: Float
 
     /// A task model on a new encoder of `config` (its weights random until loaded).
@@ -48,13 +55,25 @@ public final class TaskModel: Module {
         case .tokenClassification(let labels): (outputs, name) = (labels, "classifier")
         case .questionAnswering: (outputs, name) = (2, "qa_outputs")
         case .multipleChoice: (outputs, name) = (1, "classifier")
+        case .sentenceEmbedding:
+            output = nil
+            return
         }
         // Heads start from N(0, initializer_range²) weights and zero biases, as transformers' _init_weights.
         output = Linear(name, inFeatures: config.hiddenSize, outFeatures: outputs, std: config.initializerRange, rng: &rng)
     }
 
     public var config: EncoderConfiguration { encoder.config }
-    public var parameters: [Parameter] { encoder.parameters + output.parameters }
+    public var parameters: [Parameter] { encoder.parameters + (output?.parameters ?? []) }
+
+    /// The parameters fine-tuning updates. Under the sentence-embedding head no loss reaches the
+    /// pooler; sentence-transformers leaves it as loaded (no gradient, so AdamW skips it), whereas
+    /// here weight decay would still shrink it — so it is left out and saved unchanged.
+    public var trainableParameters: [Parameter] {
+        guard head == .sentenceEmbedding, let pooler = encoder.pooler else { return parameters }
+        let frozen = Set(pooler.parameters.map(ObjectIdentifier.init))
+        return parameters.filter { !frozen.contains(ObjectIdentifier($0)) }
+    }
 
     /// Loads a pretrained encoder from a Hugging Face folder (any heads in the file are ignored;
     /// the encoder's own weights must all be there) and puts a new `head` on it.
@@ -77,22 +96,37 @@ public final class TaskModel: Module {
             throw ModelError.missingAndUnexpectedKeys(missing: report.missing, unexpected: [], file: weightsURL.path)
         }
         // A folder fine-tuned here carries its head too: keep it when the shape fits.
-        if (try? Checkpoint.load(model.output.parameters, family: config.family, from: weights, file: weightsURL.path, strict: false))?.missing.isEmpty != true {
+        if let output = model.output,
+           (try? Checkpoint.load(output.parameters, family: config.family, from: weights, file: weightsURL.path, strict: false))?.missing.isEmpty != true {
             var rng = RandomGenerator(seed: seed, stream: [0x4ead])
-            for p in model.output.parameters { if p.shape.count == 2 { rng.fillNormal(p.value, std: config.initializerRange) } else { p.value.fill(0) } }
+            for p in output.parameters { if p.shape.count == 2 { rng.fillNormal(p.value, std: config.initializerRange) } else { p.value.fill(0) } }
         }
         return model
     }
 
+    /// Whether a folder holds a sentence-embedding model rather than a task model: config.json
+    /// names a base model (`…Model`, no task head) and sentence-transformers' `modules.json` is
+    /// there — what ``save(folder:labels:maxSequenceLength:)`` writes for the embedding head, and
+    /// what sentence-transformers models such as all-MiniLM-L6-v2 are.
+    public static func isSentenceEmbeddingFolder(_ folder: URL) -> Bool {
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("modules.json").path),
+              let file = try? ConfigFile.load(from: folder.appendingPathComponent("config.json")) else { return false }
+        return !(file.architectures.first ?? "").contains("For")
+    }
+
     /// input (B·C,T) → logits: classification (B,L); tagging (B,T,L); QA (B,T,2) as start/end
-    /// columns; multiple choice with `choices` C options per example: (B,C).
+    /// columns; multiple choice with `choices` C options per example: (B,C); sentence embedding:
+    /// one mean-pooled vector per input row (B·C,H), unnormalised (the losses take cosines).
     public func callAsFunction(_ input: EncoderInput, choices: Int = 1, training: Bool, tape: Tape) throws -> Variable {
         let out = try encoder(input, training: training, tape: tape)
         switch head {
+        case .sentenceEmbedding:
+            let mask = input.attentionMask ?? [Float](repeating: 1, count: input.batch * input.length)
+            return tape.meanPool(out.hidden, mask: Tensor(mask, shape: [input.batch, input.length]))
         case .tokenClassification, .questionAnswering:
             var h = out.hidden
             if case .tokenClassification = head, training, dropout > 0 { h = tape.dropout(h, probability: dropout) }
-            return output(h, tape: tape)
+            return try outputLayer()(h, tape: tape)
         case .sequenceClassification, .multipleChoice:
             var pooled: Variable
             if let p = out.pooled {
@@ -102,20 +136,54 @@ public final class TaskModel: Module {
                 pooled = try tape.gather(flat, indices: (0..<input.batch).map { Int32($0 * input.length) })
             }
             if training && dropout > 0 { pooled = tape.dropout(pooled, probability: dropout) }
-            let logits = output(pooled, tape: tape)
+            let logits = try outputLayer()(pooled, tape: tape)
             if case .multipleChoice = head { return tape.reshape(logits, [input.batch / choices, choices]) }
             return logits
         }
     }
 
+    func outputLayer() throws -> Linear {
+        guard let output else { throw ModelError.invalidConfiguration("the \(head) head has no output layer") }
+        return output
+    }
+
     /// Writes a Hugging Face folder (`config.json` with the task architecture and labels,
     /// `model.safetensors` with the base-model prefix, as transformers' task models name it).
-    public func save(folder: URL, labels: [String]) throws {
+    /// The sentence-embedding head writes a base model instead (`…Model`, names without the
+    /// prefix, as `BertModel.save_pretrained`) plus sentence-transformers' files: mean pooling,
+    /// then L2 normalisation — the score is a cosine, which normalising leaves unchanged, and unit
+    /// vectors make a dot product that cosine for whoever uses the embeddings.
+    /// `maxSequenceLength` goes into `sentence_bert_config.json` (the length trained at).
+    public func save(folder: URL, labels: [String], maxSequenceLength: Int? = nil) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var writer = SafeTensorsWriter()
         let params = parameters
-        for p in params { try writer.add(p.name, shape: p.shape, values: UnsafeBufferPointer(start: p.value.data, count: p.value.count)) }
-        try withExtendedLifetime(params) { try writer.write(to: folder.appendingPathComponent("model.safetensors")) }
+        let prefix = encoder.layout.basePrefix + "."
+        for p in params {
+            let name = head == .sentenceEmbedding && p.name.hasPrefix(prefix) ? String(p.name.dropFirst(prefix.count)) : p.name
+            try writer.add(name, shape: p.shape, values: UnsafeBufferPointer(start: p.value.data, count: p.value.count))
+        }
+        // A base model of a family with a pooler (`BertModel`, `RobertaModel`, `AlbertModel`) has one
+        // in every loader's eyes. An encoder loaded without one (a RoBERTa pretrained here) gets
+        // the pooler transformers would initialise (N(0, initializer_range²), zero bias): the
+        // embeddings never use it, and the folder then loads strictly here and without warnings there.
+        var pooler: [Tensor] = []
+        if head == .sentenceEmbedding, encoder.pooler == nil, let name = encoder.layout.pooler {
+            var rng = RandomGenerator(seed: 0, stream: [0x9001])
+            let weight = Tensor(uninitialized: [config.hiddenSize, config.hiddenSize])
+            rng.fillNormal(weight, std: config.initializerRange)
+            pooler = [weight, Tensor(zeros: [config.hiddenSize])]
+            for (suffix, t) in zip(["weight", "bias"], pooler) {
+                try writer.add("\(name).\(suffix)", shape: t.shape, values: UnsafeBufferPointer(start: t.data, count: t.count))
+            }
+        }
+        try withExtendedLifetime((params, pooler)) { try writer.write(to: folder.appendingPathComponent("model.safetensors")) }
+        if head == .sentenceEmbedding {
+            try ConfigFile(encoder: config, architectures: [head.architecture(config.family)], extras: [:])
+                .write(to: folder.appendingPathComponent("config.json"))
+            try SentencePooling(mode: .mean, normalize: true, maxSequenceLength: maxSequenceLength).save(folder: folder, hiddenSize: config.hiddenSize)
+            return
+        }
         var extras: [String: JSONValue] = [:]
         if !labels.isEmpty {
             extras["id2label"] = .object(Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), JSONValue.string($0.element)) }))

@@ -52,6 +52,37 @@ public struct SentencePooling: Equatable, Sendable {
         return pooling
     }
 
+    /// Writes the sentence-transformers files that ``load(folder:)`` reads, as
+    /// `SentenceTransformer.save` lays them out (the Transformer module is the folder itself):
+    /// `modules.json`, `1_Pooling/config.json`, `2_Normalize/` when normalising (an empty folder,
+    /// as sentence-transformers writes it), `sentence_bert_config.json` and
+    /// `config_sentence_transformers.json` (cosine similarity).
+    public func save(folder: URL, hiddenSize: Int) throws {
+        func write(_ object: Any, to url: URL) throws {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                .write(to: url, options: .atomic)
+        }
+        var modules: [[String: Any]] = [
+            ["idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"],
+            ["idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"],
+        ]
+        if normalize {
+            modules.append(["idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"])
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent("2_Normalize"), withIntermediateDirectories: true)
+        }
+        try write(modules, to: folder.appendingPathComponent("modules.json"))
+        // Exactly the keys every sentence-transformers version accepts (Pooling(**config)).
+        try write(["word_embedding_dimension": hiddenSize,
+                   "pooling_mode_cls_token": mode == .cls, "pooling_mode_mean_tokens": mode == .mean,
+                   "pooling_mode_max_tokens": mode == .max, "pooling_mode_mean_sqrt_len_tokens": mode == .meanSqrtLength],
+                  to: folder.appendingPathComponent("1_Pooling").appendingPathComponent("config.json"))
+        var bert: [String: Any] = ["do_lower_case": false]
+        if let maxSequenceLength { bert["max_seq_length"] = maxSequenceLength }
+        try write(bert, to: folder.appendingPathComponent("sentence_bert_config.json"))
+        try write(["similarity_fn_name": "cosine"], to: folder.appendingPathComponent("config_sentence_transformers.json"))
+    }
+
     /// hidden (B,T,H) and mask (B,T) → sentence vectors (B·H values, row-major).
     public func pool(hidden: Tensor, mask: Tensor) -> [Float] {
         let (b, t, h) = (hidden.shape[0], hidden.shape[1], hidden.shape[2])

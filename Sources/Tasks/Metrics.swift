@@ -80,6 +80,32 @@ public enum Metrics {
         return ranks
     }
 
+    /// The threshold t that maximises the accuracy of "positive ⇔ score > t" on scored pairs
+    /// (sentence-transformers' `BinaryClassificationEvaluator`): a midpoint between two
+    /// consecutive distinct scores, or 1 below the lowest (all positive) / 1 above the highest
+    /// (all negative). Among equally accurate thresholds the lowest wins, so the choice does not
+    /// depend on the order of the input. Empty input gives (0, 0).
+    public static func bestThreshold(scores: [Double], positives: [Bool]) -> (threshold: Double, accuracy: Double) {
+        let n = min(scores.count, positives.count)
+        guard n > 0 else { return (0, 0) }
+        let order = (0..<n).sorted { scores[$0] < scores[$1] }
+        // Start with everything above the threshold (all predicted positive), then move the
+        // threshold past one group of equal scores at a time, counting the correct predictions.
+        var correct = positives.prefix(n).filter { $0 }.count
+        var best = (threshold: scores[order[0]] - 1, correct: correct)
+        var i = 0
+        while i < n {
+            let value = scores[order[i]]
+            while i < n && scores[order[i]] == value {
+                correct += positives[order[i]] ? -1 : 1
+                i += 1
+            }
+            let threshold = i < n ? (value + scores[order[i]]) / 2 : value + 1
+            if correct > best.correct { best = (threshold, correct) }
+        }
+        return (best.threshold, Double(best.correct) / Double(n))
+    }
+
     // MARK: SQuAD
 
     /// SQuAD answer normalisation: lowercase, drop ASCII punctuation, drop the articles a/an/the,

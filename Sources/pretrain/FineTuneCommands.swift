@@ -70,7 +70,7 @@ struct FineTuneCommand: ParsableCommand {
     @OptionGroup var taskOptions: TaskOptions
     @Option(help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer.json).") var model: String
     @Option(help: "The run folder (metrics.jsonl, model/).") var out: String
-    @Option(name: .customLong("set"), help: "Override a setting: key=value (lr, epochs, batch_size, max_length, qa_max_length, doc_stride, warmup_fraction, weight_decay, layer_decay, seed, threads, max_train_examples).")
+    @Option(name: .customLong("set"), help: "Override a setting: key=value (lr, epochs, batch_size, max_length, qa_max_length, doc_stride, warmup_fraction, weight_decay, layer_decay, seed, threads, max_train_examples; head=default|embedding: the task's own head or a sentence-embedding bi-encoder for pair tasks; embedding_loss=cosine|ranking, ranking_scale).")
     var overrides: [String] = []
 
     func run() throws {
@@ -82,7 +82,7 @@ struct FineTuneCommand: ParsableCommand {
             if settings.maxTrainExamples > 0, task.train.count > settings.maxTrainExamples { task.train = task.train.prefix(settings.maxTrainExamples) }
             let folder = URL(fileURLWithPath: model)
             let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
-            let taskModel = try TaskModel.load(folder: folder, head: FineTuner.head(for: task), seed: settings.seed)
+            let taskModel = try TaskModel.load(folder: folder, head: FineTuner.head(for: task, settings: settings, positiveLabel: positive), seed: settings.seed)
             let run = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
             try JSONSerialization.data(withJSONObject: settings.json, options: [.sortedKeys, .prettyPrinted])
@@ -96,6 +96,8 @@ struct FineTuneCommand: ParsableCommand {
     }
 }
 
+extension FineTuneSettings.HeadChoice: ExpressibleByArgument {}
+
 /// `pretrain eval`: a fine-tuned model's metrics on a split.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "eval", abstract: "Evaluate a fine-tuned model on a task split (test by default).")
@@ -103,6 +105,8 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var taskOptions: TaskOptions
     @Option(help: "A fine-tuned model folder (RUN_DIR/model).") var model: String
     @Option(help: "train, dev or test.") var split: String = "test"
+    @Option(help: "default or embedding (cosine of separately embedded sentences; binary tasks use the threshold saved with the model, or the best on dev). Default: embedding for a sentence-transformers folder (a base model with modules.json, e.g. data/minilm or a model fine-tuned with head=embedding), else the task's own head.")
+    var head: FineTuneSettings.HeadChoice?
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Flag(help: "Print {\"task\", \"split\", \"metrics\"} as JSON.") var json = false
 
@@ -113,12 +117,28 @@ struct EvalCommand: ParsableCommand {
             let (task, positive) = try taskOptions.load()
             let folder = URL(fileURLWithPath: model)
             let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
-            let taskModel = try TaskModel.load(folder: folder, head: FineTuner.head(for: task), seed: 0)
-            let tuner = FineTuner(task: task, model: taskModel, tokenizer: tokenizer, settings: FineTuneSettings(),
+            var settings = FineTuneSettings()
+            settings.head = head ?? (TaskModel.isSentenceEmbeddingFolder(folder) ? .embedding : .default)
+            var threshold: Double?
+            if settings.head == .embedding {
+                // Sentences are truncated where the folder says (sentence-transformers' max_seq_length).
+                if let length = try SentencePooling.load(folder: folder).maxSequenceLength { settings.maxLength = length }
+                // The saved threshold belongs to the task it was chosen on.
+                if let record = try EmbeddingHeadRecord.load(folder: folder), record.task == task.name { threshold = record.threshold }
+            }
+            let taskHead: TaskModel.Head
+            do {
+                taskHead = try FineTuner.head(for: task, settings: settings, positiveLabel: positive)
+            } catch let error as FineTuningError where head == nil {
+                throw ValidationError("\(model) is a sentence-transformers folder, so eval scores sentence pairs by the cosine of their embeddings, but \(error). Pass --head default to evaluate the task's own head on this encoder instead.")
+            }
+            let taskModel = try TaskModel.load(folder: folder, head: taskHead, seed: 0)
+            let tuner = FineTuner(task: task, model: taskModel, tokenizer: tokenizer, settings: settings,
                                   runFolder: folder.deletingLastPathComponent(), positiveLabel: positive)
+            tuner.similarityThreshold = threshold
             let metrics = try tuner.evaluate(split: which)
             if json {
-                var object: [String: Any] = ["task": task.name, "split": which.rawValue, "metrics": metrics]
+                var object: [String: Any] = ["task": task.name, "split": which.rawValue, "metrics": metrics, "head": settings.head.rawValue]
                 if let baseline = task.majorityBaseline(on: which) { object["majority_baseline"] = baseline }
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             } else {

@@ -44,9 +44,9 @@ final class TaskModelTests: XCTestCase {
         let base = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("question-answering")
         let a = try TaskModel.load(folder: base, head: .sequenceClassification(labels: 4), seed: 1)
         let b = try TaskModel.load(folder: base, head: .sequenceClassification(labels: 4), seed: 1)
-        XCTAssertEqual(a.output.weight.value.shape, [4, 32])
-        XCTAssertEqual(a.output.weight.value.scalars, b.output.weight.value.scalars)
-        XCTAssertGreaterThan(a.output.weight.value.scalars.map(abs).max()!, 0)
+        XCTAssertEqual(a.output!.weight.value.shape, [4, 32])
+        XCTAssertEqual(a.output!.weight.value.scalars, b.output!.weight.value.scalars)
+        XCTAssertGreaterThan(a.output!.weight.value.scalars.map(abs).max()!, 0)
         XCTAssertThrowsError(try TaskModel.load(folder: base.appendingPathComponent("nope"), head: .questionAnswering, seed: 0))
     }
 }
