@@ -118,7 +118,13 @@ public final class TaskModel: Module {
     /// columns; multiple choice with `choices` C options per example: (B,C); sentence embedding:
     /// one mean-pooled vector per input row (B·C,H), unnormalised (the losses take cosines).
     public func callAsFunction(_ input: EncoderInput, choices: Int = 1, training: Bool, tape: Tape) throws -> Variable {
-        let out = try encoder(input, training: training, tape: tape)
+        // Classification heads read the first token only, so the last layer runs on that row alone.
+        var readsFirstTokenOnly = false
+        switch head {
+        case .sequenceClassification, .multipleChoice: readsFirstTokenOnly = true
+        default: break
+        }
+        let out = try encoder(input, training: training, tape: tape, readingOnly: readsFirstTokenOnly ? [] : nil)
         switch head {
         case .sentenceEmbedding:
             let mask = input.attentionMask ?? [Float](repeating: 1, count: input.batch * input.length)
@@ -132,8 +138,8 @@ public final class TaskModel: Module {
             if let p = out.pooled {
                 pooled = p
             } else {
-                let flat = tape.reshape(out.hidden, [input.batch * input.length, config.hiddenSize])
-                pooled = try tape.gather(flat, indices: (0..<input.batch).map { Int32($0 * input.length) })
+                let flat = tape.reshape(out.hidden, [-1, config.hiddenSize])
+                pooled = try tape.gather(flat, indices: out.rows(at: (0..<input.batch).map { Int32($0 * input.length) }))
             }
             if training && dropout > 0 { pooled = tape.dropout(pooled, probability: dropout) }
             let logits = try outputLayer()(pooled, tape: tape)
