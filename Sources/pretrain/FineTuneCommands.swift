@@ -10,9 +10,30 @@ import Training
 struct TasksCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tasks", abstract: "List the built-in fine-tuning tasks, their sizes and splits.")
 
-    @Option(help: "Write this classification task's splits as {train,dev,test}.jsonl ({\"text\", \"pair\", \"label\"}) into --output (for cross-checks in other tools).")
+    @Option(help: """
+        Write this task's splits as {train,dev,test}.jsonl plus labels.json into --output (for cross-checks in other tools): \
+        classification {"text", "pair", "label"}; tagging {"words", "tags"}; QA SQuAD-style {"id", "question", "context", \
+        "answers": [{"text", "answer_start"}], "is_impossible"}; multiple choice {"id", "context", "question", "options", "label"}.
+        """)
     var export: String?
     @Option(help: "Output folder for --export.") var output: String = "."
+
+    /// One example as the JSON object `--export` writes.
+    static func exportObject(_ examples: TaskExamples, _ i: Int) -> [String: Any] {
+        switch examples {
+        case let .classification(e):
+            var object: [String: Any] = ["text": e[i].text, "label": e[i].label.category ?? e[i].label.value.map { "\($0)" } ?? ""]
+            if let pair = e[i].pair { object["pair"] = pair }
+            return object
+        case let .tagging(e):
+            return ["words": e[i].words, "tags": e[i].tags]
+        case let .questionAnswering(e):
+            return ["id": e[i].id, "question": e[i].question, "context": e[i].context, "is_impossible": e[i].isImpossible,
+                    "answers": e[i].answers.map { ["text": $0.text, "answer_start": $0.characterStart] as [String: Any] }]
+        case let .multipleChoice(e):
+            return ["id": e[i].id, "context": e[i].context, "question": e[i].question, "options": e[i].options, "label": e[i].label]
+        }
+    }
 
     func run() throws {
         if let export {
@@ -20,18 +41,17 @@ struct TasksCommand: ParsableCommand {
                 let task = try BuiltinTask.load(name: export)
                 try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
                 for split in TaskSplit.allCases {
-                    guard let examples = task.examples(split).classification else {
-                        throw ValidationError("--export writes classification tasks only; \(export) is \(task.kind.rawValue)")
-                    }
+                    let examples = task.examples(split)
                     var lines = ""
-                    for e in examples {
-                        var object: [String: Any] = ["text": e.text, "label": e.label.category ?? e.label.value.map { "\($0)" } ?? ""]
-                        if let pair = e.pair { object["pair"] = pair }
-                        lines += String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n"
+                    for i in 0..<examples.count {
+                        let data = try JSONSerialization.data(withJSONObject: Self.exportObject(examples, i), options: [.sortedKeys, .withoutEscapingSlashes])
+                        lines += String(decoding: data, as: UTF8.self) + "\n"
                     }
                     try lines.write(toFile: "\(output)/\(split.rawValue).jsonl", atomically: true, encoding: .utf8)
                 }
-                print("wrote \(output)/{train,dev,test}.jsonl (\(task.train.count)/\(task.dev.count)/\(task.test.count) examples, labels \(task.labels))")
+                let labels = try JSONSerialization.data(withJSONObject: task.labels)
+                try labels.write(to: URL(fileURLWithPath: "\(output)/labels.json"), options: .atomic)
+                print("wrote \(output)/{train,dev,test}.jsonl (\(task.train.count)/\(task.dev.count)/\(task.test.count) examples) and labels.json (\(task.labels.count) labels)")
             }
             return
         }

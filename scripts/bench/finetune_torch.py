@@ -8,10 +8,9 @@ Covers every built-in task shape with the model class transformers uses for it:
   wordnet-qa                    BertForQuestionAnswering, question + context windows (only_second, stride)
   wordnet-choice                BertForMultipleChoice, (context, question + " " + option) per option
 
-Data: classification tasks come from `pretrain tasks --export TASK`; the other shapes, which that
-command does not write, are rebuilt by scripts/bench/builtin_tasks.py from the same sources, the
-same way (its --check compares its wic with the export). `--max-train-examples N` keeps the first
-N training examples, as `--set max_train_examples=N` does.
+Data: `pretrain tasks --export TASK` writes the built-in task's splits (the very examples our
+fine-tuning sees) and labels. `--max-train-examples N` keeps the first N training examples, as
+`--set max_train_examples=N` does.
 
 Hyperparameters are FineTuneSettings' defaults (Sources/FineTuning/FineTuner.swift): AdamW
 (betas 0.9/0.999, eps 1e-6; torch's fused kernel, the same update in one pass) lr 1e-4, weight
@@ -39,9 +38,6 @@ import argparse, bisect, collections, json, math, os, random, string, subprocess
 import numpy as np
 import torch
 import transformers as T
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import builtin_tasks  # noqa: E402
 
 KIND = {"sentiment": "classification", "hedge": "classification", "wic": "classification", "paraphrase": "classification",
         "pos": "tagging", "wordnet-qa": "qa", "wordnet-choice": "choice"}
@@ -76,13 +72,10 @@ kind = KIND[a.task]
 
 # --- data ---------------------------------------------------------------------------------------
 
-if kind == "classification":
-    out = tempfile.mkdtemp()
-    subprocess.run([a.pretrain, "tasks", "--export", a.task, "--output", out], check=True, stdout=subprocess.DEVNULL)
-    splits = {s: [json.loads(l) for l in open(os.path.join(out, s + ".jsonl"), encoding="utf-8")] for s in ["train", "dev", "test"]}
-    labels = sorted({e["label"] for e in splits["train"]})
-else:
-    splits, labels = builtin_tasks.build(a.task)
+out = tempfile.mkdtemp()
+subprocess.run([a.pretrain, "tasks", "--export", a.task, "--output", out], check=True, stdout=subprocess.DEVNULL)
+splits = {s: [json.loads(l) for l in open(os.path.join(out, s + ".jsonl"), encoding="utf-8")] for s in ["train", "dev", "test"]}
+labels = json.load(open(os.path.join(out, "labels.json"))) if kind == "tagging" else sorted({e["label"] for e in splits["train"]}) if kind == "classification" else []
 if a.max_train_examples > 0:
     splits["train"] = splits["train"][:a.max_train_examples]
 
