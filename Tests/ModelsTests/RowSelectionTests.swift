@@ -48,10 +48,15 @@ final class RowSelectionTests: XCTestCase {
                 return (read.value.scalars, out.pooled!.value.scalars, model.parameters.map { $0.gradient.scalars })
             }
             let full = try run(selecting: false), selected = try run(selecting: true)
+            // Float32 sums in another order (other matrix shapes): compare on the tensor's scale,
+            // floored by the largest gradient's — the key biases' true gradient is exactly zero
+            // (softmax ignores a shift shared by a row), so theirs is pure rounding noise.
+            let floor = 1e-3 * (full.gradients.joined().map { abs($0) }.max() ?? 0)
             func close(_ a: [Float], _ b: [Float], _ what: String) {
                 XCTAssertEqual(a.count, b.count, what)
-                let worst = zip(a, b).map { abs($0 - $1) / max(1e-3, abs($0)) }.max() ?? 0
-                XCTAssertLessThan(worst, 1e-4, "\(config.family) \(what)")
+                let scale = max(floor, a.map { abs($0) }.max() ?? 0, 1e-12)
+                let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThan(worst / scale, 2e-5, "\(config.family) \(what)")
             }
             close(full.hidden, selected.hidden, "hidden rows")
             close(full.pooled, selected.pooled, "pooled")
