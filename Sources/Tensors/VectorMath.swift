@@ -17,18 +17,19 @@ public enum VectorMath {
         var x = x0.replacing(with: lo, where: x0 .< lo)
         x = x.replacing(with: hi, where: x .> hi)
         // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick; its low mantissa bits are n.
+        // Polynomials use fused multiply-adds (`fma`): one instruction per Horner step.
         let magic = Vector(repeating: 12582912)
-        let shifted = x * 1.44269504088896341 + magic
+        let shifted = fma(x, Vector(repeating: 1.44269504088896341), magic)
         let n = shifted - magic
-        var r = x - n * 0.693359375
-        r = r + n * 2.12194440e-4
+        var r = fma(n, Vector(repeating: -0.693359375), x)
+        r = fma(n, Vector(repeating: 2.12194440e-4), r)
         var p = Vector(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        let y = p * (r * r) + r + 1
+        p = fma(p, r, Vector(repeating: 1.3981999507e-3))
+        p = fma(p, r, Vector(repeating: 8.3334519073e-3))
+        p = fma(p, r, Vector(repeating: 4.1665795894e-2))
+        p = fma(p, r, Vector(repeating: 1.6666665459e-1))
+        p = fma(p, r, Vector(repeating: 5.0000001201e-1))
+        let y = fma(p, r * r, r + 1)
         let scale = (unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &+ 127) &<< 23
         var result = y * unsafeBitCast(scale, to: Vector.self)
         result = result.replacing(with: 0, where: x0 .< lo)
@@ -44,17 +45,17 @@ public enum VectorMath {
         var v = x.replacing(with: four, where: x .> four)
         v = v.replacing(with: minusFour, where: v .< minusFour)
         let x2 = v * v
-        var p = x2 * Vector(repeating: -2.72614225801306e-10) + 2.77068142495902e-08
-        p = x2 * p + (-2.10102402082508e-06)
-        p = x2 * p + (-5.69250639462346e-05)
-        p = x2 * p + (-7.34990630326855e-04)
-        p = x2 * p + (-2.95459980854025e-03)
-        p = x2 * p + (-1.60960333262415e-02)
+        var p = fma(x2, Vector(repeating: -2.72614225801306e-10), Vector(repeating: 2.77068142495902e-08))
+        p = fma(x2, p, Vector(repeating: -2.10102402082508e-06))
+        p = fma(x2, p, Vector(repeating: -5.69250639462346e-05))
+        p = fma(x2, p, Vector(repeating: -7.34990630326855e-04))
+        p = fma(x2, p, Vector(repeating: -2.95459980854025e-03))
+        p = fma(x2, p, Vector(repeating: -1.60960333262415e-02))
         p = p * v
-        var q = x2 * Vector(repeating: -1.45660718464996e-05) + (-2.13374055278905e-04)
-        q = x2 * q + (-1.68282697438203e-03)
-        q = x2 * q + (-7.37332916720468e-03)
-        q = x2 * q + (-1.42647390514189e-02)
+        var q = fma(x2, Vector(repeating: -1.45660718464996e-05), Vector(repeating: -2.13374055278905e-04))
+        q = fma(x2, q, Vector(repeating: -1.68282697438203e-03))
+        q = fma(x2, q, Vector(repeating: -7.37332916720468e-03))
+        q = fma(x2, q, Vector(repeating: -1.42647390514189e-02))
         return p / q
     }
 
@@ -74,6 +75,10 @@ public enum VectorMath {
         t = t.replacing(with: series, where: a .< Vector(repeating: 0.0625))
         return t.replacing(with: -t, where: negative)
     }
+
+    /// a·b + c with one rounding (a fused multiply-add instruction on FMA CPUs).
+    @_transparent
+    public static func fma(_ a: Vector, _ b: Vector, _ c: Vector) -> Vector { c.addingProduct(a, b) }
 
     /// The largest lane (the generic `SIMD.max()` is an out-of-line call).
     @inline(__always)
