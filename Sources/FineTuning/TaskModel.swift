@@ -119,10 +119,9 @@ public final class TaskModel: Module {
     /// one mean-pooled vector per input row (B·C,H), unnormalised (the losses take cosines).
     public func callAsFunction(_ input: EncoderInput, choices: Int = 1, training: Bool, tape: Tape) throws -> Variable {
         // Classification heads read the first token only, so the last layer runs on that row alone.
-        var readsFirstTokenOnly = false
-        switch head {
-        case .sequenceClassification, .multipleChoice: readsFirstTokenOnly = true
-        default: break
+        let readsFirstTokenOnly = switch head {
+        case .sequenceClassification, .multipleChoice: true
+        default: false
         }
         let out = try encoder(input, training: training, tape: tape, readingOnly: readsFirstTokenOnly ? [] : nil)
         switch head {

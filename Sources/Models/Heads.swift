@@ -56,10 +56,14 @@ public final class MaskedLMHead: Module {
 
     /// hidden (B,T,H), flat positions (M) into B·T → logits (M,V).
     public func callAsFunction(_ hidden: Variable, positions: [Int32], tape: Tape) throws -> Variable {
+        tape.linear(try transform(hidden, positions: positions, tape: tape), weight: tape.parameter(decoderWeight), bias: tape.parameter(bias))
+    }
+
+    /// hidden (B,T,H) at flat `positions` → LayerNorm(act(dense(·))) (M,E), the decoder's input.
+    func transform(_ hidden: Variable, positions: [Int32], tape: Tape) throws -> Variable {
         let flat = tape.reshape(hidden, [-1, hidden.shape.last!])
         let picked = try tape.gather(flat, indices: positions)
-        let h = norm(activation(dense(picked, tape: tape), tape: tape), tape: tape)
-        return tape.linear(h, weight: tape.parameter(decoderWeight), bias: tape.parameter(bias))
+        return norm(activation(dense(picked, tape: tape), tape: tape), tape: tape)
     }
 
     /// The MLM loss Σ CE(logits at flat `positions` of `hidden`, targets) / normalizer and each
@@ -68,11 +72,8 @@ public final class MaskedLMHead: Module {
     /// without keeping the (M,V) logits.
     public func loss(_ hidden: Variable, positions: [Int32], targets: [Int32], normalizer: Float? = nil,
                      tape: Tape) throws -> (loss: Variable, predictions: [Int32]) {
-        let flat = tape.reshape(hidden, [-1, hidden.shape.last!])
-        let picked = try tape.gather(flat, indices: positions)
-        let h = norm(activation(dense(picked, tape: tape), tape: tape), tape: tape)
-        return tape.linearCrossEntropy(h, weight: tape.parameter(decoderWeight), bias: tape.parameter(bias),
-                                       targets: targets, normalizer: normalizer)
+        tape.linearCrossEntropy(try transform(hidden, positions: positions, tape: tape), weight: tape.parameter(decoderWeight),
+                                bias: tape.parameter(bias), targets: targets, normalizer: normalizer)
     }
 }
 
