@@ -98,7 +98,20 @@ public final class AdamW: AdamMoments, Optimizer {
             let decay: Float = DecayRule.decays(p) ? 1 - lr * weightDecay : 1
             let w = p.value.data, g = p.gradient.data, m = firstMoments[i].data, v = secondMoments[i].data
             parallelFor(p.value.count, grain: 1 << 14) { range in
-                for j in range {
+                // Eight lanes at a time, each lane the scalar tail's arithmetic in the same order (same bits).
+                typealias V = VectorMath.Vector
+                var j = range.lowerBound
+                while j + VectorMath.width <= range.upperBound {
+                    let gj = VectorMath.load(g + j)
+                    if clear { VectorMath.store(V(), g + j) }
+                    let mj = b1 * VectorMath.load(m + j) + (1 - b1) * gj
+                    let vj = b2 * VectorMath.load(v + j) + (1 - b2) * gj * gj
+                    VectorMath.store(mj, m + j)
+                    VectorMath.store(vj, v + j)
+                    VectorMath.store(VectorMath.load(w + j) * decay - stepSize * mj / (vj.squareRoot() / bc2Sqrt + eps), w + j)
+                    j += VectorMath.width
+                }
+                for j in j..<range.upperBound {
                     let gj = g[j]
                     if clear { g[j] = 0 }
                     w[j] *= decay

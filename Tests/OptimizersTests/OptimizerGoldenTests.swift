@@ -110,6 +110,32 @@ final class OptimizerGoldenTests: XCTestCase {
         print("OptimizerGolden AdamW: worst scaled error \(worst)")
     }
 
+    /// AdamW's eight-lane loop and its scalar tail give the bits of the plain per-element update
+    /// (PyTorch's order of operations) on a parameter long enough to be split over threads.
+    func testAdamWVectorLoopIsTheScalarUpdate() {
+        var rng = RandomGenerator(seed: 9)
+        let shape = [13, 3077], n = 13 * 3077  // a matrix (weight decay applies), 40,001: not a multiple of 8
+        let p = Parameter(name: "dense.weight", value: Initializer.normal(shape, std: 0.5, rng: &rng))
+        var (w, m, v) = (p.value.scalars, [Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+        let optimizer = AdamW(parameters: [p], beta1: 0.9, beta2: 0.99, eps: 1e-6, weightDecay: 0.1)
+        for step in 1...3 {
+            let g = Initializer.normal(shape, std: 1, rng: &rng)
+            p.gradient.assign(g)
+            optimizer.step(lr: 0.01)
+            let (lr, b1, b2, eps): (Float, Float, Float, Float) = (0.01, 0.9, 0.99, 1e-6)
+            let bc1 = 1 - pow(b1, Float(step)), bc2Sqrt = (1 - pow(b2, Float(step))).squareRoot()
+            let gs = g.scalars
+            for j in 0..<n {
+                let gj = gs[j]
+                w[j] *= 1 - lr * 0.1
+                m[j] = b1 * m[j] + (1 - b1) * gj
+                v[j] = b2 * v[j] + (1 - b2) * gj * gj
+                w[j] -= lr / bc1 * m[j] / (v[j].squareRoot() / bc2Sqrt + eps)
+            }
+            XCTAssertEqual(p.value.scalars, w, "step \(step)")
+        }
+    }
+
     func testLAMBMatchesReference() throws {
         let c = try optimizerCase(try loadFixture(), "lamb")
         XCTAssertTrue(try flatten(c.initial["zero.weight"], "zero.weight").allSatisfy { $0 == 0 },

@@ -35,6 +35,50 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(c, [0, 0, 0, 0])
     }
 
+    /// Products whose output is small and whose reduction is long (a narrow layer's weight
+    /// gradient) are split into blocks of K: still the exact product (vs Float64), accumulated into
+    /// what the buffers held, and the same bits for 1, 2 and 3 threads — in all four transpose cases.
+    func testLongReductionSplitIsExactAndIndependentOfThreadCount() {
+        let (m, n, k) = (2051, 2049, 5)  // da reduces over n, db over m: both > 2·1024, outputs small
+        XCTAssertGreaterThan(n / MatmulKernel.splitDepth, 1)
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            let a = randomTensor(ta ? [k, m] : [m, k], seed: 1), b = randomTensor(tb ? [n, k] : [k, n], seed: 2)
+            let dc = randomTensor([m, n], seed: 3)
+            let da0 = randomTensor(a.shape, seed: 4), db0 = randomTensor(b.shape, seed: 5)
+            func run(threads: Int) -> [[Float]] {
+                Threading.configure(threads: threads)
+                defer { Threading.configure(threads: Threading.coreCount) }
+                let da = Tensor(da0.scalars, shape: da0.shape), db = Tensor(db0.scalars, shape: db0.shape)
+                MatmulKernel.backward(da: da.data, db: db.data, dc: dc.data, a: a.data, b: b.data,
+                                      m: m, n: n, k: k, transposeA: ta, transposeB: tb)
+                return [da.scalars, db.scalars]
+            }
+            let one = run(threads: 1)
+            XCTAssertEqual(one, run(threads: 2), "transposeA \(ta) transposeB \(tb)")
+            XCTAssertEqual(one, run(threads: 3), "transposeA \(ta) transposeB \(tb)")
+            // Float64 reference: op(a) (M,K), op(b) (K,N).
+            let (av, bv, g, da0v, db0v) = (a.scalars, b.scalars, dc.scalars, da0.scalars, db0.scalars)
+            func opA(_ i: Int, _ p: Int) -> Double { Double(ta ? av[p * m + i] : av[i * k + p]) }
+            func opB(_ p: Int, _ j: Int) -> Double { Double(tb ? bv[j * k + p] : bv[p * n + j]) }
+            for i in 0..<m where i % 97 == 0 {
+                for p in 0..<k {
+                    var sum = 0.0
+                    for j in 0..<n { sum += Double(g[i * n + j]) * opB(p, j) }
+                    let index = ta ? p * m + i : i * k + p
+                    XCTAssertEqual(Double(one[0][index]), Double(da0v[index]) + sum, accuracy: 1e-3)
+                }
+            }
+            for p in 0..<k {
+                for j in 0..<n where j % 97 == 0 {
+                    var sum = 0.0
+                    for i in 0..<m { sum += opA(i, p) * Double(g[i * n + j]) }
+                    let index = tb ? j * k + p : p * n + j
+                    XCTAssertEqual(Double(one[1][index]), Double(db0v[index]) + sum, accuracy: 1e-3)
+                }
+            }
+        }
+    }
+
     /// The same inputs give bit-identical outputs whatever the thread count, for every kernel
     /// with a reduction (fixed blocks, fixed order).
     func testReductionsAreBitIdenticalAcrossThreadCounts() {

@@ -90,9 +90,7 @@ public enum LossKernels {
                         continue
                     }
                     let mx = bias.map { addingBiasReturningMax(row, $0, v) } ?? SoftmaxKernel.rowMax(row, v)
-                    var arg = 0
-                    while row[arg] != mx && arg < v - 1 { arg += 1 }
-                    predictions[r] = Int32(arg)
+                    predictions[r] = Int32(SoftmaxKernel.firstIndex(of: mx, row, v))
                     let target = row[Int(t)]
                     // The row is ours to overwrite: exponentials in place, then the gradient.
                     let total = SoftmaxKernel.expShifted(row, row, v, shift: mx)

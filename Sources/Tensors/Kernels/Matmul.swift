@@ -31,23 +31,62 @@ public enum MatmulKernel {
         if let da {
             if transposeA {
                 // da (K,M) += op(b) · dcᵀ
-                BLAS.gemm(transposeA: transposeB, transposeB: true, m: k, n: m, k: n, alpha: alpha,
-                          a: b, lda: ldb, b: dc, ldb: n, beta: 1, c: da, ldc: m)
+                accumulate(transposeA: transposeB, transposeB: true, m: k, n: m, k: n, alpha: alpha,
+                           a: b, lda: ldb, b: dc, ldb: n, c: da, ldc: m)
             } else {
                 // da (M,K) += dc · op(b)ᵀ
-                BLAS.gemm(transposeA: false, transposeB: !transposeB, m: m, n: k, k: n, alpha: alpha,
-                          a: dc, lda: n, b: b, ldb: ldb, beta: 1, c: da, ldc: k)
+                accumulate(transposeA: false, transposeB: !transposeB, m: m, n: k, k: n, alpha: alpha,
+                           a: dc, lda: n, b: b, ldb: ldb, c: da, ldc: k)
             }
         }
         if let db {
             if transposeB {
                 // db (N,K) += dcᵀ · op(a)
-                BLAS.gemm(transposeA: true, transposeB: transposeA, m: n, n: k, k: m, alpha: alpha,
-                          a: dc, lda: n, b: a, ldb: lda, beta: 1, c: db, ldc: k)
+                accumulate(transposeA: true, transposeB: transposeA, m: n, n: k, k: m, alpha: alpha,
+                           a: dc, lda: n, b: a, ldb: lda, c: db, ldc: k)
             } else {
                 // db (K,N) += op(a)ᵀ · dc
-                BLAS.gemm(transposeA: !transposeA, transposeB: false, m: k, n: n, k: m, alpha: alpha,
-                          a: a, lda: lda, b: dc, ldb: n, beta: 1, c: db, ldc: n)
+                accumulate(transposeA: !transposeA, transposeB: false, m: k, n: n, k: m, alpha: alpha,
+                           a: a, lda: lda, b: dc, ldb: n, c: db, ldc: n)
+            }
+        }
+    }
+
+    /// Rows of K per block of ``accumulate``'s split, and the largest output it splits.
+    static let splitDepth = 1024, splitOutputLimit = 128 * 512
+
+    /// c (M,N) += alpha · op(a) · op(b) — splitting a long K into fixed blocks run in parallel
+    /// when the output is small. OpenBLAS divides only M and N among its threads, which leaves the
+    /// second core mostly idle on a weight gradient such as (128,4096)·(4096,128) (1.2× from two
+    /// cores); here each block is a one-threaded product and the partial products are added in
+    /// block order, so the bits do not depend on the thread count.
+    @usableFromInline
+    static func accumulate(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let blocks = m * n <= splitOutputLimit ? k / splitDepth : 1
+        guard blocks > 1 else {
+            BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                      a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc)
+            return
+        }
+        // Block 0 accumulates into c; the others write partial products, added below.
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: (blocks - 1) * m * n)
+        defer { partials.deallocate() }
+        Threading.withSingleThreadedBLAS {
+            parallelFor(blocks) { range in
+                for block in range {
+                    let k0 = block * k / blocks, depth = (block + 1) * k / blocks - k0
+                    BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: depth, alpha: alpha,
+                              a: a + (transposeA ? k0 * lda : k0), lda: lda, b: b + (transposeB ? k0 : k0 * ldb), ldb: ldb,
+                              beta: block == 0 ? 1 : 0, c: block == 0 ? c : partials + (block - 1) * m * n, ldc: block == 0 ? ldc : n)
+                }
+            }
+        }
+        parallelFor(m, grain: 16) { rows in
+            for r in rows {
+                for block in 1..<blocks { VectorMath.add(c + r * ldc, partials + (block - 1) * m * n + r * n, n) }
             }
         }
     }

@@ -19,6 +19,16 @@ public enum SoftmaxKernel {
         return result
     }
 
+    /// The first j with x[j] == value (c − 1 when there is none), eight columns per comparison.
+    @inline(__always)
+    public static func firstIndex(of value: Float, _ x: UnsafePointer<Float>, _ c: Int) -> Int {
+        let target = V(repeating: value)
+        var j = 0
+        while j + VectorMath.width <= c, !any(VectorMath.load(x + j) .== target) { j += VectorMath.width }
+        while j < c - 1, x[j] != value { j += 1 }
+        return j
+    }
+
     /// out[j] = exp(x[j] − shift); returns Σ out[j] (accumulated in Double for long rows).
     @inline(__always)
     public static func expShifted(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ c: Int, shift: Float) -> Double {
