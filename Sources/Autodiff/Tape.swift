@@ -1,4 +1,5 @@
 import Tensors
+import Dispatch
 
 /// A gradient rule for a custom operation: given the op's inputs, saved tensors and the gradient
 /// of its output, accumulate (`+=`) into the input gradients that are non-nil.
@@ -16,6 +17,10 @@ public final class Tape {
     public var isRecording: Bool
     /// The stream dropout masks are drawn from (one 64-bit key per dropout call).
     public var random: RandomGenerator
+
+    /// Seconds spent in each backward rule, summed by op name (`linear`, `attention`, …), when
+    /// not nil — set it to `[:]` before ``backward(_:seed:)`` to profile (`bench train --profile`).
+    public var backwardProfile: [String: Double]?
 
     var ops: [Op?] = []
     var gradients: [Tensor?] = []
@@ -88,7 +93,13 @@ public final class Tape {
         for slot in stride(from: loss.slot, through: 0, by: -1) {
             guard let op = ops[slot], let grad = gradients[slot] else { continue }
             if case .parameter = op { continue }
-            try applyGradientRule(op, outputGradient: grad)
+            if backwardProfile == nil {
+                try applyGradientRule(op, outputGradient: grad)
+            } else {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try applyGradientRule(op, outputGradient: grad)
+                backwardProfile![op.name, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }
             // Free what only this op's backward needed.
             ops[slot] = nil
             gradients[slot] = nil

@@ -143,7 +143,19 @@ public final class LAMB: AdamMoments, Optimizer {
             let update = Tensor(uninitialized: p.shape)
             let r = update.data
             parallelFor(n, grain: 1 << 14) { range in
-                for j in range {
+                typealias V = VectorMath.Vector
+                var j = range.lowerBound
+                while j + VectorMath.width <= range.upperBound {  // eight lanes, the tail's arithmetic
+                    let gj = VectorMath.load(g + j)
+                    if clear { VectorMath.store(V(), g + j) }
+                    let mj = b1 * VectorMath.load(m + j) + (1 - b1) * gj
+                    let vj = b2 * VectorMath.load(v + j) + (1 - b2) * gj * gj
+                    VectorMath.store(mj, m + j)
+                    VectorMath.store(vj, v + j)
+                    VectorMath.store((mj / bc1) / ((vj / bc2).squareRoot() + eps) + lambda * VectorMath.load(w + j), r + j)
+                    j += VectorMath.width
+                }
+                for j in j..<range.upperBound {
                     let gj = g[j]
                     if clear { g[j] = 0 }
                     m[j] = b1 * m[j] + (1 - b1) * gj

@@ -110,6 +110,9 @@ struct TrainBench: ParsableCommand {
 
     @OptionGroup var options: ModelBenchOptions
 
+    @Flag(help: "Also report milliseconds per step in forward, loss, backward and optimizer, and per backward rule.")
+    var profile = false
+
     func run() throws {
         Threading.configure(threads: options.threads ?? Threading.coreCount)
         let config = options.modelConfig
@@ -118,18 +121,29 @@ struct TrainBench: ParsableCommand {
         optimizer.clearsGradients = true
         let (input, positions, labels) = options.makeBatch(vocab: config.vocabSize, seed: 2)
         var lastLoss: Float = 0
+        var phases = PhaseTimer(enabled: profile), rules: [String: Double] = [:]
         func step(_ index: Int) throws {
+            if index == 2 { (phases.seconds, rules) = ([:], [:]) }  // keep the timed steps only
             let tape = Tape(seed: UInt64(index))
-            let out = try model.encoder(input, training: true, tape: tape, readingOnly: positions)
-            let (loss, _) = try model.maskedLM!.loss(out.hidden, positions: out.rows(at: positions), targets: labels, tape: tape)
+            if profile { tape.backwardProfile = [:] }
+            let out = try phases.measure("forward") { try model.encoder(input, training: true, tape: tape, readingOnly: positions) }
+            let (loss, _) = try phases.measure("loss") {
+                try model.maskedLM!.loss(out.hidden, positions: out.rows(at: positions), targets: labels, tape: tape)
+            }
             lastLoss = loss.value.scalar
-            try tape.backward(loss)
-            optimizer.step(lr: 1e-4)
+            try phases.measure("backward") { try tape.backward(loss) }
+            phases.measure("optimizer") { optimizer.step(lr: 1e-4) }
+            rules.merge(tape.backwardProfile ?? [:], uniquingKeysWith: +)
         }
         let seconds = try options.secondsPerStep(step)
         var result = options.report(seconds: seconds, flops: trainingStepFLOPs(
             config, batch: options.batch, length: options.sequenceLength, maskedRows: positions.count))
         result["loss"] = Double(lastLoss)
+        if profile {
+            let perStepMilliseconds = { (d: [String: Double]) in d.mapValues { $0 * 1e3 / Double(options.steps) } }
+            result["phase_ms"] = perStepMilliseconds(phases.seconds)
+            result["backward_rule_ms"] = perStepMilliseconds(rules)
+        }
         try printBenchResult(result, json: options.json)
     }
 }
@@ -174,7 +188,55 @@ struct InferBench: ParsableCommand {
                                       maskedRows: task == .fillMask ? positions.count : 0) / 3
         var result = options.report(seconds: seconds, flops: flops)
         result["task"] = task.rawValue
+        let bound = denseProductSeconds(config, tokens: options.batch * options.sequenceLength,
+                                        readRows: task == .fillMask ? positions.count : nil)
+        result["dense_products_bound_tokens_per_s"] = Double(options.batch * options.sequenceLength) / bound
         try printBenchResult(result, json: options.json)
+    }
+}
+
+/// Seconds for the dense matrix products of one forward pass alone — Q/K/V, attention output,
+/// FFN up and down in every layer (the last on `readRows` rows when given, K and V on all), plus
+/// the MLM transform and decoder on those rows — through the same BLAS entry point and threads.
+/// No attention, LayerNorm, GELU, embedding or softmax: a bound on the speed of *any*
+/// implementation of the forward that does these products with this BLAS.
+func denseProductSeconds(_ c: EncoderConfiguration, tokens n: Int, readRows: Int?, repeats: Int = 5) -> Double {
+    let (h, i, v) = (c.hiddenSize, c.intermediateSize, c.vocabSize)
+    var products: [(rows: Int, outFeatures: Int, inFeatures: Int)] = []
+    for layer in 0..<c.layers {
+        let r = layer == c.layers - 1 ? readRows ?? n : n
+        products += r == n ? [(n, 3 * h, h)] : [(n, 2 * h, h), (r, h, h)]
+        products += [(r, h, h), (r, i, h), (r, h, i)]
+    }
+    if let readRows { products += [(readRows, h, h), (readRows, v, h)] }
+    var rng = RandomGenerator(seed: 3)
+    let operands = products.map { p -> (Tensor, Tensor, Tensor) in
+        let x = Tensor(uninitialized: [p.rows, p.inFeatures]), w = Tensor(uninitialized: [p.outFeatures, p.inFeatures])
+        rng.fillUniform(x, low: -1, high: 1)
+        rng.fillUniform(w, low: -1, high: 1)
+        return (x, w, Tensor(uninitialized: [p.rows, p.outFeatures]))
+    }
+    func run() {
+        for (p, (x, w, out)) in zip(products, operands) {
+            MatmulKernel.forward(out.data, x.data, w.data, m: p.rows, n: p.outFeatures, k: p.inFeatures, transposeB: true)
+        }
+    }
+    run()
+    let start = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<repeats { run() }
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(repeats)
+}
+
+/// Wall time of named phases, summed over calls; measures nothing when disabled.
+struct PhaseTimer {
+    let enabled: Bool
+    var seconds: [String: Double] = [:]
+
+    mutating func measure<R>(_ name: String, _ body: () throws -> R) rethrows -> R {
+        guard enabled else { return try body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { seconds[name, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        return try body()
     }
 }
 
@@ -184,8 +246,15 @@ func printBenchResult(_ result: [String: Any], json: Bool) throws {
         print(String(decoding: data, as: UTF8.self))
     } else {
         for key in result.keys.sorted() {
-            let value = result[key]!
-            if let d = value as? Double { print(String(format: "%-16@ %.1f", key, d)) } else { print(String(format: "%-16@ ", key) + "\(value)") }
+            switch result[key]! {
+            case let d as Double: print(String(format: "%-16@ %.1f", key, d))
+            case let table as [String: Double]:  // a profile: largest first
+                print(key)
+                for (name, value) in table.sorted(by: { $0.value > $1.value }) {
+                    print("  " + name.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: "%8.2f", value))
+                }
+            case let value: print(String(format: "%-16@ ", key) + "\(value)")
+            }
         }
     }
 }

@@ -25,6 +25,25 @@ final class TapeTests: XCTestCase {
         XCTAssertEqual(p.gradient.scalars, [2, 4, -6])
     }
 
+    /// With a profile requested, backward times every rule it runs under the op's name (and the
+    /// gradients are the same as without).
+    func testBackwardProfileNamesEveryRuleRun() throws {
+        func run(profiled: Bool) throws -> (Tensor, [String: Double]?) {
+            let tape = Tape()
+            if profiled { tape.backwardProfile = [:] }
+            let p = Parameter(name: "x", value: Tensor([1, -2, 3, 0.5], shape: [2, 2]))
+            let x = tape.parameter(p)
+            try tape.backward(tape.sum(tape.gelu(tape.multiply(x, x))))
+            return (p.gradient, tape.backwardProfile)
+        }
+        let (plain, none) = try run(profiled: false)
+        let (profiled, profile) = try run(profiled: true)
+        XCTAssertNil(none)
+        XCTAssertEqual(plain.scalars, profiled.scalars)
+        XCTAssertEqual(Set(profile?.keys ?? [:].keys), ["sum", "gelu", "multiply"])
+        XCTAssertTrue(profile!.values.allSatisfy { $0 >= 0 })
+    }
+
     func testNonScalarLossIsRejected() {
         let tape = Tape()
         let x = tape.parameter(Parameter(name: "x", value: Tensor(zeros: [2])))

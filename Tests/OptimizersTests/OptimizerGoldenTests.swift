@@ -136,6 +136,34 @@ final class OptimizerGoldenTests: XCTestCase {
         }
     }
 
+    /// The same for LAMB's eight-lane loop (the trust ratio from the same norms).
+    func testLAMBVectorLoopIsTheScalarUpdate() {
+        var rng = RandomGenerator(seed: 10)
+        let shape = [13, 3077], n = 13 * 3077
+        let p = Parameter(name: "dense.weight", value: Initializer.normal(shape, std: 0.5, rng: &rng))
+        var (w, m, v) = (p.value.scalars, [Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+        let optimizer = LAMB(parameters: [p], beta1: 0.9, beta2: 0.99, eps: 1e-6, weightDecay: 0.1)
+        for step in 1...3 {
+            let g = Initializer.normal(shape, std: 1, rng: &rng)
+            p.gradient.assign(g)
+            optimizer.step(lr: 0.01)
+            let (b1, b2, eps): (Float, Float, Float) = (0.9, 0.99, 1e-6)
+            let bc1 = 1 - pow(b1, Float(step)), bc2 = 1 - pow(b2, Float(step))
+            let gs = g.scalars
+            var r = [Float](repeating: 0, count: n)
+            for j in 0..<n {
+                m[j] = b1 * m[j] + (1 - b1) * gs[j]
+                v[j] = b2 * v[j] + (1 - b2) * gs[j] * gs[j]
+                r[j] = (m[j] / bc1) / ((v[j] / bc2).squareRoot() + eps) + 0.1 * w[j]
+            }
+            let wNorm = Reduce.sumOfSquares(Tensor(w, shape: shape).data, count: n).squareRoot()
+            let rNorm = Reduce.sumOfSquares(Tensor(r, shape: shape).data, count: n).squareRoot()
+            let scale = 0.01 * Float(wNorm / rNorm)
+            for j in 0..<n { w[j] -= scale * r[j] }
+            XCTAssertEqual(p.value.scalars, w, "step \(step)")
+        }
+    }
+
     func testLAMBMatchesReference() throws {
         let c = try optimizerCase(try loadFixture(), "lamb")
         XCTAssertTrue(try flatten(c.initial["zero.weight"], "zero.weight").allSatisfy { $0 == 0 },

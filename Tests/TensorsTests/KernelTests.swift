@@ -141,4 +141,25 @@ final class KernelTests: XCTestCase {
         }
         XCTAssertEqual(run(1), run(2))
     }
+
+    /// Each 64-bit draw decides four elements by its 16-bit quarters, low to high, drop when below
+    /// p·65536; the eight-lane loop, the four-lane loop and the tail agree with that definition.
+    func testDropoutScalesFollowTheirDefinition() {
+        for count in [1, 3, 4, 8, 13, 1003] {
+            let scales = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            defer { scales.deallocate() }
+            Elementwise.dropoutScales(scales, count: count, probability: 0.3, key: 77, stream: 5)
+            var rng = RandomGenerator(seed: 77, stream: [5])
+            var expected: [Float] = []
+            while expected.count < count {
+                let bits = rng.next()
+                for quarter in 0..<4 where expected.count < count {
+                    expected.append((bits >> (16 * UInt64(quarter))) & 0xffff < 19661 ? 0 : 1 / (1 - 0.3))
+                }
+            }
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: scales, count: count)), expected, "count \(count)")
+            let dropped = expected.filter { $0 == 0 }.count
+            if count == 1003 { XCTAssertEqual(Double(dropped) / 1003, 0.3, accuracy: 0.05) }
+        }
+    }
 }

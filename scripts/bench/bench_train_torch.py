@@ -11,6 +11,10 @@ masked rows (mode `fill-mask`, what `pretrain fill-mask` does; PyTorch also gets
 gathered rows only).
 
 Each measurement runs in its own process so peak memory (ru_maxrss / VmHWM) is per config.
+For the inference modes, `bound` is the speed the forward's dense matrix products alone allow
+(`dense_products_bound_tokens_per_s` of `bench infer`: Q/K/V, output, FFN and decoder products
+through the same BLAS, nothing else) divided by PyTorch's speed: no implementation doing those
+products with this BLAS can beat PyTorch by more than that.
 
     python3 scripts/bench/bench_train_torch.py                # all configs, 1 and 2 threads
     python3 scripts/bench/bench_train_torch.py --configs tiny --threads 2 --steps 5
@@ -100,7 +104,7 @@ def main():
         return
     import torch
     print(f"torch {torch.__version__}; ours: {a.binary}")
-    print(f"{'mode':9} {'config':6} {'thr':>3} {'ours tok/s':>11} {'torch tok/s':>11} {'ratio':>6} {'ours MiB':>9} {'torch MiB':>9}")
+    print(f"{'mode':9} {'config':6} {'thr':>3} {'ours tok/s':>11} {'torch tok/s':>11} {'ratio':>6} {'ours MiB':>9} {'torch MiB':>9} {'bound':>6}")
     rows = []
     for mode in a.modes.split(","):
         for name in a.configs.split(","):
@@ -110,8 +114,10 @@ def main():
                 theirs = run([sys.executable, __file__, "--worker", name, str(threads), str(a.steps), mode])
                 ratio = ours["tokens_per_s"] / theirs["tokens_per_s"]
                 rows.append(dict(mode=mode, config=name, threads=threads, ours=ours, torch=theirs, ratio=ratio))
+                bound = ours.get("dense_products_bound_tokens_per_s")
+                bound_ratio = f"{bound / theirs['tokens_per_s']:5.2f}x" if bound else "     -"
                 print(f"{mode:9} {name:6} {threads:3d} {ours['tokens_per_s']:11.0f} {theirs['tokens_per_s']:11.0f} {ratio:5.2f}x "
-                      f"{ours['peak_rss_mb']:9.0f} {theirs['peak_rss_mb']:9.0f}", flush=True)
+                      f"{ours['peak_rss_mb']:9.0f} {theirs['peak_rss_mb']:9.0f} {bound_ratio}", flush=True)
     with open(os.environ.get("BENCH_OUT", "/dev/null"), "w") as f:
         json.dump(rows, f, indent=1)
 
