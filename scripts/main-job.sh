@@ -17,7 +17,7 @@ rm -rf "$RUN"
 # The tiny size (2 layers, H128) takes ~4x more steps than mini in the same time, which matters
 # more than width this early in training.
 $PRETRAIN train --recipe roberta --corpus runs/corpus-main.txt --out "$RUN" \
-  --set model=tiny --set time_limit_minutes="$MINUTES" --set max_steps=2400 --set grad_accum=2 \
+  --set model=tiny --set time_limit_minutes="$MINUTES" --set max_steps=3200 --set grad_accum=2 \
   --set lr=0.0015 --set warmup_steps=100 --set eval_every=200 --set checkpoint_every=500
 
 echo

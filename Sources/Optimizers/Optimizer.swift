@@ -55,6 +55,22 @@ public class AdamMoments {
         secondMoments = parameters.map { Tensor(zeros: $0.shape) }
     }
 
+    /// Adam's moments for the eight elements at `j`: m ← β1·m + (1−β1)·g and v ← β2·v + (1−β2)·g²,
+    /// stored and returned (lane for lane the scalar update's arithmetic); g is zeroed when `clear`.
+    @inline(__always)
+    static func updateMoments(
+        at j: Int, _ g: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+        beta1 b1: Float, beta2 b2: Float, clear: Bool
+    ) -> (m: VectorMath.Vector, v: VectorMath.Vector) {
+        let gj = VectorMath.load(g + j)
+        if clear { VectorMath.store(VectorMath.Vector(), g + j) }
+        let mj = b1 * VectorMath.load(m + j) + (1 - b1) * gj
+        let vj = b2 * VectorMath.load(v + j) + (1 - b2) * gj * gj
+        VectorMath.store(mj, m + j)
+        VectorMath.store(vj, v + j)
+        return (mj, vj)
+    }
+
     func advance() -> (bc1: Float, bc2: Float) {
         stepCount += 1
         return (1 - pow(beta1, Float(stepCount)), 1 - pow(beta2, Float(stepCount)))
@@ -98,16 +114,10 @@ public final class AdamW: AdamMoments, Optimizer {
             let decay: Float = DecayRule.decays(p) ? 1 - lr * weightDecay : 1
             let w = p.value.data, g = p.gradient.data, m = firstMoments[i].data, v = secondMoments[i].data
             parallelFor(p.value.count, grain: 1 << 14) { range in
-                // Eight lanes at a time, each lane the scalar tail's arithmetic in the same order (same bits).
-                typealias V = VectorMath.Vector
+                // Eight lanes at a time, each the scalar tail's arithmetic in the same order (same bits).
                 var j = range.lowerBound
                 while j + VectorMath.width <= range.upperBound {
-                    let gj = VectorMath.load(g + j)
-                    if clear { VectorMath.store(V(), g + j) }
-                    let mj = b1 * VectorMath.load(m + j) + (1 - b1) * gj
-                    let vj = b2 * VectorMath.load(v + j) + (1 - b2) * gj * gj
-                    VectorMath.store(mj, m + j)
-                    VectorMath.store(vj, v + j)
+                    let (mj, vj) = Self.updateMoments(at: j, g, m, v, beta1: b1, beta2: b2, clear: clear)
                     VectorMath.store(VectorMath.load(w + j) * decay - stepSize * mj / (vj.squareRoot() / bc2Sqrt + eps), w + j)
                     j += VectorMath.width
                 }
@@ -143,15 +153,9 @@ public final class LAMB: AdamMoments, Optimizer {
             let update = Tensor(uninitialized: p.shape)
             let r = update.data
             parallelFor(n, grain: 1 << 14) { range in
-                typealias V = VectorMath.Vector
                 var j = range.lowerBound
                 while j + VectorMath.width <= range.upperBound {  // eight lanes, the tail's arithmetic
-                    let gj = VectorMath.load(g + j)
-                    if clear { VectorMath.store(V(), g + j) }
-                    let mj = b1 * VectorMath.load(m + j) + (1 - b1) * gj
-                    let vj = b2 * VectorMath.load(v + j) + (1 - b2) * gj * gj
-                    VectorMath.store(mj, m + j)
-                    VectorMath.store(vj, v + j)
+                    let (mj, vj) = Self.updateMoments(at: j, g, m, v, beta1: b1, beta2: b2, clear: clear)
                     VectorMath.store((mj / bc1) / ((vj / bc2).squareRoot() + eps) + lambda * VectorMath.load(w + j), r + j)
                     j += VectorMath.width
                 }

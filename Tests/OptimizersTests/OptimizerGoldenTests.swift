@@ -110,57 +110,55 @@ final class OptimizerGoldenTests: XCTestCase {
         print("OptimizerGolden AdamW: worst scaled error \(worst)")
     }
 
-    /// AdamW's eight-lane loop and its scalar tail give the bits of the plain per-element update
-    /// (PyTorch's order of operations) on a parameter long enough to be split over threads.
-    func testAdamWVectorLoopIsTheScalarUpdate() {
-        var rng = RandomGenerator(seed: 9)
-        let shape = [13, 3077], n = 13 * 3077  // a matrix (weight decay applies), 40,001: not a multiple of 8
+    /// Runs `make`'s optimizer three steps (lr 0.01) on a 13×3077 matrix — 40,001 elements, so the
+    /// eight-lane loop, the scalar tail and several threads' chunks all run — and checks the weights
+    /// after each step, bit for bit, against `reference` (the per-element update in PyTorch's order).
+    private func checkAgainstScalarUpdate(
+        seed: UInt64, _ make: ([Parameter]) -> Optimizer,
+        reference: (_ step: Int, _ g: [Float], _ w: inout [Float], _ m: inout [Float], _ v: inout [Float]) -> Void
+    ) {
+        var rng = RandomGenerator(seed: seed)
+        let shape = [13, 3077], n = 13 * 3077  // a matrix: weight decay applies
         let p = Parameter(name: "dense.weight", value: Initializer.normal(shape, std: 0.5, rng: &rng))
         var (w, m, v) = (p.value.scalars, [Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
-        let optimizer = AdamW(parameters: [p], beta1: 0.9, beta2: 0.99, eps: 1e-6, weightDecay: 0.1)
+        let optimizer = make([p])
         for step in 1...3 {
             let g = Initializer.normal(shape, std: 1, rng: &rng)
             p.gradient.assign(g)
             optimizer.step(lr: 0.01)
-            let (lr, b1, b2, eps): (Float, Float, Float, Float) = (0.01, 0.9, 0.99, 1e-6)
-            let bc1 = 1 - pow(b1, Float(step)), bc2Sqrt = (1 - pow(b2, Float(step))).squareRoot()
-            let gs = g.scalars
-            for j in 0..<n {
-                let gj = gs[j]
-                w[j] *= 1 - lr * 0.1
-                m[j] = b1 * m[j] + (1 - b1) * gj
-                v[j] = b2 * v[j] + (1 - b2) * gj * gj
-                w[j] -= lr / bc1 * m[j] / (v[j].squareRoot() / bc2Sqrt + eps)
-            }
+            reference(step, g.scalars, &w, &m, &v)
             XCTAssertEqual(p.value.scalars, w, "step \(step)")
         }
     }
 
-    /// The same for LAMB's eight-lane loop (the trust ratio from the same norms).
-    func testLAMBVectorLoopIsTheScalarUpdate() {
-        var rng = RandomGenerator(seed: 10)
-        let shape = [13, 3077], n = 13 * 3077
-        let p = Parameter(name: "dense.weight", value: Initializer.normal(shape, std: 0.5, rng: &rng))
-        var (w, m, v) = (p.value.scalars, [Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
-        let optimizer = LAMB(parameters: [p], beta1: 0.9, beta2: 0.99, eps: 1e-6, weightDecay: 0.1)
-        for step in 1...3 {
-            let g = Initializer.normal(shape, std: 1, rng: &rng)
-            p.gradient.assign(g)
-            optimizer.step(lr: 0.01)
-            let (b1, b2, eps): (Float, Float, Float) = (0.9, 0.99, 1e-6)
-            let bc1 = 1 - pow(b1, Float(step)), bc2 = 1 - pow(b2, Float(step))
-            let gs = g.scalars
-            var r = [Float](repeating: 0, count: n)
-            for j in 0..<n {
-                m[j] = b1 * m[j] + (1 - b1) * gs[j]
-                v[j] = b2 * v[j] + (1 - b2) * gs[j] * gs[j]
-                r[j] = (m[j] / bc1) / ((v[j] / bc2).squareRoot() + eps) + 0.1 * w[j]
+    func testAdamWVectorLoopIsTheScalarUpdate() {
+        let (lr, b1, b2, eps, decay): (Float, Float, Float, Float, Float) = (0.01, 0.9, 0.99, 1e-6, 0.1)
+        checkAgainstScalarUpdate(seed: 9, { AdamW(parameters: $0, beta1: b1, beta2: b2, eps: eps, weightDecay: decay) }) { step, g, w, m, v in
+            let bc1 = 1 - pow(b1, Float(step)), bc2Sqrt = (1 - pow(b2, Float(step))).squareRoot()
+            for j in w.indices {
+                w[j] *= 1 - lr * decay
+                m[j] = b1 * m[j] + (1 - b1) * g[j]
+                v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j]
+                w[j] -= lr / bc1 * m[j] / (v[j].squareRoot() / bc2Sqrt + eps)
             }
-            let wNorm = Reduce.sumOfSquares(Tensor(w, shape: shape).data, count: n).squareRoot()
-            let rNorm = Reduce.sumOfSquares(Tensor(r, shape: shape).data, count: n).squareRoot()
-            let scale = 0.01 * Float(wNorm / rNorm)
-            for j in 0..<n { w[j] -= scale * r[j] }
-            XCTAssertEqual(p.value.scalars, w, "step \(step)")
+        }
+    }
+
+    /// LAMB's trust ratio from the same norms (`Reduce.sumOfSquares`) as the optimizer takes.
+    func testLAMBVectorLoopIsTheScalarUpdate() {
+        let (lr, b1, b2, eps, decay): (Float, Float, Float, Float, Float) = (0.01, 0.9, 0.99, 1e-6, 0.1)
+        checkAgainstScalarUpdate(seed: 10, { LAMB(parameters: $0, beta1: b1, beta2: b2, eps: eps, weightDecay: decay) }) { step, g, w, m, v in
+            let bc1 = 1 - pow(b1, Float(step)), bc2 = 1 - pow(b2, Float(step))
+            var r = [Float](repeating: 0, count: w.count)
+            for j in w.indices {
+                m[j] = b1 * m[j] + (1 - b1) * g[j]
+                v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j]
+                r[j] = (m[j] / bc1) / ((v[j] / bc2).squareRoot() + eps) + decay * w[j]
+            }
+            let wNorm = Reduce.sumOfSquares(Tensor(w, shape: [w.count]).data, count: w.count).squareRoot()
+            let rNorm = Reduce.sumOfSquares(Tensor(r, shape: [r.count]).data, count: r.count).squareRoot()
+            let scale = lr * Float(wNorm / rNorm)
+            for j in w.indices { w[j] -= scale * r[j] }
         }
     }
 
