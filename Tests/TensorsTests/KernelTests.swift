@@ -79,6 +79,33 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// A forward product (beta 0) with a small output and a long reduction — split the same way —
+    /// overwrites whatever c held, equals Float64 and is identical for 1 and 2 threads; with more
+    /// than eight blocks' depth the split stops at eight.
+    func testLongReductionForwardProductOverwritesAndIsExact() {
+        for k in [3000, 9 * 1024 + 5] {
+            let (m, n) = (7, 33)
+            let a = randomTensor([k, m], seed: 6), b = randomTensor([k, n], seed: 7)  // c = aᵀ · b
+            func run(threads: Int) -> [Float] {
+                Threading.configure(threads: threads)
+                defer { Threading.configure(threads: Threading.coreCount) }
+                let c = Tensor(repeating: .nan, shape: [m, n])
+                MatmulKernel.forward(c.data, a.data, b.data, m: m, n: n, k: k, transposeA: true)
+                return c.scalars
+            }
+            let one = run(threads: 1)
+            XCTAssertEqual(one, run(threads: 2), "k \(k)")
+            let (av, bv) = (a.scalars, b.scalars)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = 0.0
+                    for p in 0..<k { sum += Double(av[p * m + i]) * Double(bv[p * n + j]) }
+                    XCTAssertEqual(Double(one[i * n + j]), sum, accuracy: 1e-3, "k \(k) (\(i), \(j))")
+                }
+            }
+        }
+    }
+
     /// The same inputs give bit-identical outputs whatever the thread count, for every kernel
     /// with a reduction (fixed blocks, fixed order).
     func testReductionsAreBitIdenticalAcrossThreadCounts() {

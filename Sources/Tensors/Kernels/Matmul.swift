@@ -14,9 +14,9 @@ public enum MatmulKernel {
         m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
         accumulate: Bool = false, alpha: Float = 1
     ) {
-        BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                  a: a, lda: transposeA ? m : k, b: b, ldb: transposeB ? k : n,
-                  beta: accumulate ? 1 : 0, c: c, ldc: n)
+        product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                a: a, lda: transposeA ? m : k, b: b, ldb: transposeB ? k : n,
+                beta: accumulate ? 1 : 0, c: c, ldc: n)
     }
 
     /// Accumulates the gradients of `c = op(a) · op(b)`:
@@ -31,47 +31,57 @@ public enum MatmulKernel {
         if let da {
             if transposeA {
                 // da (K,M) += op(b) · dcᵀ
-                accumulate(transposeA: transposeB, transposeB: true, m: k, n: m, k: n, alpha: alpha,
-                           a: b, lda: ldb, b: dc, ldb: n, c: da, ldc: m)
+                product(transposeA: transposeB, transposeB: true, m: k, n: m, k: n, alpha: alpha,
+                           a: b, lda: ldb, b: dc, ldb: n, beta: 1, c: da, ldc: m)
             } else {
                 // da (M,K) += dc · op(b)ᵀ
-                accumulate(transposeA: false, transposeB: !transposeB, m: m, n: k, k: n, alpha: alpha,
-                           a: dc, lda: n, b: b, ldb: ldb, c: da, ldc: k)
+                product(transposeA: false, transposeB: !transposeB, m: m, n: k, k: n, alpha: alpha,
+                           a: dc, lda: n, b: b, ldb: ldb, beta: 1, c: da, ldc: k)
             }
         }
         if let db {
             if transposeB {
                 // db (N,K) += dcᵀ · op(a)
-                accumulate(transposeA: true, transposeB: transposeA, m: n, n: k, k: m, alpha: alpha,
-                           a: dc, lda: n, b: a, ldb: lda, c: db, ldc: k)
+                product(transposeA: true, transposeB: transposeA, m: n, n: k, k: m, alpha: alpha,
+                           a: dc, lda: n, b: a, ldb: lda, beta: 1, c: db, ldc: k)
             } else {
                 // db (K,N) += op(a)ᵀ · dc
-                accumulate(transposeA: !transposeA, transposeB: false, m: k, n: n, k: m, alpha: alpha,
-                           a: a, lda: lda, b: dc, ldb: n, c: db, ldc: n)
+                product(transposeA: !transposeA, transposeB: false, m: k, n: n, k: m, alpha: alpha,
+                           a: a, lda: lda, b: dc, ldb: n, beta: 1, c: db, ldc: n)
             }
         }
     }
 
-    /// Rows of K per block of ``accumulate``'s split, and the largest output it splits.
-    static let splitDepth = 1024, splitOutputLimit = 128 * 512
+    /// ``product``'s K split: blocks of at least this depth, at most this many, for outputs up to this size.
+    static let splitDepth = 1024, maximumDepthBlocks = 8, splitOutputLimit = 128 * 1024
 
-    /// c (M,N) += alpha · op(a) · op(b) — splitting a long K into fixed blocks run in parallel
-    /// when the output is small. OpenBLAS divides only M and N among its threads, which leaves the
-    /// second core mostly idle on a weight gradient such as (128,4096)·(4096,128) (1.2× from two
-    /// cores); here each block is a one-threaded product and the partial products are added in
-    /// block order, so the bits do not depend on the thread count.
+    /// c (M,N) = alpha · op(a) · op(b) + beta · c: BLAS, or ``splitDepthProduct`` for a small
+    /// output with a long reduction.
     @usableFromInline
-    static func accumulate(
+    static func product(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        let blocks = m * n <= splitOutputLimit ? k / splitDepth : 1
-        guard blocks > 1 else {
-            BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                      a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc)
+        let blocks = m * n <= splitOutputLimit ? min(k / splitDepth, maximumDepthBlocks) : 1
+        if blocks > 1 {
+            splitDepthProduct(blocks: blocks, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                              a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        // Block 0 accumulates into c; the others write partial products, added below.
+        BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+
+    /// A product with a small output and a long K as `blocks` fixed slices of K run in parallel.
+    /// OpenBLAS divides only M and N among its threads, which leaves the second core mostly idle on
+    /// a weight gradient such as (128,4096)·(4096,128) (1.2× from two cores) or the decoder's
+    /// (614,30522)·(30522,128); here each block is a one-threaded product and the partial products
+    /// are added in block order, so the bits do not depend on the thread count.
+    static func splitDepthProduct(
+        blocks: Int, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        // Block 0 accumulates into c (scaled by beta); the others write partial products, added below.
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: (blocks - 1) * m * n)
         defer { partials.deallocate() }
         Threading.withSingleThreadedBLAS {
@@ -80,7 +90,7 @@ public enum MatmulKernel {
                     let k0 = block * k / blocks, depth = (block + 1) * k / blocks - k0
                     BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: depth, alpha: alpha,
                               a: a + (transposeA ? k0 * lda : k0), lda: lda, b: b + (transposeB ? k0 : k0 * ldb), ldb: ldb,
-                              beta: block == 0 ? 1 : 0, c: block == 0 ? c : partials + (block - 1) * m * n, ldc: block == 0 ? ldc : n)
+                              beta: block == 0 ? beta : 0, c: block == 0 ? c : partials + (block - 1) * m * n, ldc: block == 0 ? ldc : n)
                 }
             }
         }
