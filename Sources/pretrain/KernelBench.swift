@@ -108,6 +108,8 @@ struct KernelBench: ParsableCommand {
             ("FFN up dX         (N,4H)·(4H,H)", n, h, 4 * h, false, false),
             ("FFN up dW         (N,4H)ᵀ·(N,H)", 4 * h, h, n, true, false),
             ("dW proj (tt)      (H,N)ᵀ·(H,N)ᵀ", h, h, n, true, true),
+            // The MLM decoder's input gradient: M = 15 % of the tokens, V = BERT's 30522.
+            ("MLM dec. dX       (M,V)·(V,H)", Int((0.15 * Double(n)).rounded()), h, 30522, false, false),
         ]
         return shapes.map { name, m, nn, k, ta, tb in
             let a = random(ta ? [k, m] : [m, k], seed: 3), b = random(tb ? [nn, k] : [k, nn], seed: 4)
