@@ -283,31 +283,49 @@ extension Tape {
     /// gradient in place, the bias added and its gradient summed in the same pass: the MLM decoder.
     public func linearCrossEntropy(_ x: Variable, weight: Variable, bias: Variable?, targets: [Int32],
                                    normalizer: Float? = nil) -> (loss: Variable, predictions: [Int32]) {
+        let result = linearCrossEntropy(x, weight: weight, bias: bias, targets: targets, normalizer: normalizer, sampling: nil)
+        return (result.loss, result.predictions)
+    }
+
+    /// ``linearCrossEntropy(_:weight:bias:targets:normalizer:)`` that also draws one class per row
+    /// from softmax(logits/temperature), one uniform in [0, 1) per row (−1 for ignored rows). The
+    /// draw is an integer: no gradient flows through it.
+    public func linearCrossEntropy(_ x: Variable, weight: Variable, bias: Variable?, targets: [Int32], normalizer: Float? = nil,
+                                   sampling: (uniforms: [Float], temperature: Float)?) -> (loss: Variable, predictions: [Int32], samples: [Int32]) {
         let (m, c, v) = (x.value.rowCount, x.value.lastDimension, weight.shape[0])
         precondition(weight.shape == [v, c], "linearCrossEntropy: weight \(weight.shape) does not take inputs of width \(c)")
         precondition(bias == nil || bias!.shape == [v], "linearCrossEntropy: bias \(bias!.shape) for \(v) classes")
         precondition(targets.count == m, "linearCrossEntropy: \(targets.count) targets for \(m) rows")
         precondition(targets.allSatisfy { $0 == LossKernels.ignoreIndex || (0..<Int32(v)).contains($0) },
                      "linearCrossEntropy: a target is outside 0..<\(v)")
-        if m == 0 { return (Variable(constant: Tensor(scalar: 0)), []) }
+        precondition(sampling == nil || sampling!.uniforms.count == m, "linearCrossEntropy: one uniform per row to sample")
+        if m == 0 { return (Variable(constant: Tensor(scalar: 0)), [], []) }
         let norm = normalizer ?? Float(max(1, targets.withUnsafeBufferPointer { LossKernels.countTargets($0) }))
         let recording = isRecording && (x.requiresGradient || weight.requiresGradient || bias?.requiresGradient == true)
         let logits = Tensor(uninitialized: [m, v])
         MatmulKernel.forward(logits.data, x.value.data, weight.value.data, m: m, n: v, k: c, transposeB: true)
         let biasGradient = recording && bias?.requiresGradient == true ? Tensor(zeros: [v]) : nil
         var predictions = [Int32](repeating: -1, count: m)
+        var samples = [Int32](repeating: -1, count: sampling == nil ? 0 : m)
+        let uniforms = sampling?.uniforms ?? []
         let sum = targets.withUnsafeBufferPointer { t in
             predictions.withUnsafeMutableBufferPointer { p in
-                LossKernels.biasCrossEntropyInPlace(logits.data, bias: bias.map { UnsafePointer($0.value.data) }, targets: t.baseAddress!,
-                                                    rows: m, classes: v, predictions: p.baseAddress!,
-                                                    gradientScale: recording ? 1 / norm : nil, biasGradient: biasGradient?.data)
+                samples.withUnsafeMutableBufferPointer { drawn in
+                    uniforms.withUnsafeBufferPointer { u in
+                        LossKernels.biasCrossEntropyInPlace(
+                            logits.data, bias: bias.map { UnsafePointer($0.value.data) }, targets: t.baseAddress!,
+                            rows: m, classes: v, predictions: p.baseAddress!,
+                            gradientScale: recording ? 1 / norm : nil, biasGradient: biasGradient?.data,
+                            sampling: sampling.map { (u.baseAddress!, $0.temperature, drawn.baseAddress!) })
+                    }
+                }
             }
         }
         let loss = Tensor(scalar: Float(sum / Double(norm)))
-        guard recording else { return (Variable(constant: loss), predictions) }
+        guard recording else { return (Variable(constant: loss), predictions, samples) }
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         return (record(.linearCrossEntropy(x: x, weight: weight, bias: bias, gradient: logits, biasGradient: biasGradient), loss, inputs),
-                predictions)
+                predictions, samples)
     }
 
     /// Σ w·BCE(σ(logits), targets) / normalizer (default Σ w); weights nil means all ones.

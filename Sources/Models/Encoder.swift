@@ -55,14 +55,28 @@ public final class Encoder: Module {
     public let pooler: Linear?
 
     /// A randomly initialised encoder (N(0, initializer_range²) weights, as Hugging Face does).
-    public init(config: EncoderConfiguration, rng: inout RandomGenerator) throws {
+    ///
+    /// With `sharedEmbeddings`, the encoder reads another encoder's embedding module (token,
+    /// position and token-type tables and their LayerNorm) instead of owning one: ELECTRA's
+    /// generator and discriminator (Clark et al. 2020, §3.2). Its width must be this config's
+    /// `embeddingSize`; each encoder keeps its own E→H projection.
+    public init(config: EncoderConfiguration, sharedEmbeddings: EncoderEmbeddings? = nil, rng: inout RandomGenerator) throws {
         try Encoder.validate(config)
         self.config = config
         let layout = CheckpointLayout.of(config.family)
         self.layout = layout
         let base = layout.basePrefix
         let std = config.initializerRange
-        embeddings = EncoderEmbeddings(joinName(base, "embeddings"), config: config, rng: &rng)
+        if let shared = sharedEmbeddings {
+            let c = shared.config
+            guard c.embeddingSize == config.embeddingSize, c.vocabSize == config.vocabSize, c.maxPositions == config.maxPositions,
+                  c.typeVocabSize == config.typeVocabSize else {
+                throw ModelError.invalidConfiguration("shared embeddings (vocab \(c.vocabSize), width \(c.embeddingSize), \(c.maxPositions) positions, \(c.typeVocabSize) types) do not fit this encoder (vocab \(config.vocabSize), width \(config.embeddingSize), \(config.maxPositions) positions, \(config.typeVocabSize) types)")
+            }
+            embeddings = shared
+        } else {
+            embeddings = EncoderEmbeddings(joinName(base, "embeddings"), config: config, rng: &rng)
+        }
         let needsProjection = config.family == .albert || config.embeddingSize != config.hiddenSize
         if needsProjection {
             guard let name = layout.projection else {
@@ -145,6 +159,21 @@ public final class Encoder: Module {
         let all = embeddings.parameters + (projection?.parameters ?? []) + layers.flatMap(\.parameters) + (pooler?.parameters ?? [])
         for p in all where seen.insert(ObjectIdentifier(p)).inserted { out.append(p) }
         return out
+    }
+
+    /// Forward FLOPs of the encoder on `sequences` inputs of `length` positions, counting the
+    /// multiply-adds of its matrix products as 2 each (Kaplan et al. 2020's convention): the E→H
+    /// projection, per layer Q/K/V/output (4·H²) and the feed-forward block (2·H·I) for every
+    /// position, attention scores and weighted sums (2·T·H per position), and the pooler. Lookups,
+    /// LayerNorms and activations are left out; so is any saving of ``RowSelection`` (the count is
+    /// the model's, not this implementation's).
+    public func forwardFLOPs(sequences: Int, length: Int) -> Double {
+        let (h, i, e) = (Double(config.hiddenSize), Double(config.intermediateSize), Double(config.embeddingSize))
+        let positions = Double(sequences * length)
+        let perLayer = 2 * (4 * h * h + 2 * h * i) + 2 * 2 * Double(length) * h
+        let projection = self.projection == nil ? 0 : 2 * e * h
+        let pooler = self.pooler == nil ? 0 : 2 * h * h * Double(sequences)
+        return positions * (projection + Double(layers.count) * perLayer) + pooler
     }
 
     /// The embedding part of the parameters (tables, embedding LayerNorm, E→H projection).

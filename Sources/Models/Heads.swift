@@ -75,6 +75,21 @@ public final class MaskedLMHead: Module {
         tape.linearCrossEntropy(try transform(hidden, positions: positions, tape: tape), weight: tape.parameter(decoderWeight),
                                 bias: tape.parameter(bias), targets: targets, normalizer: normalizer)
     }
+
+    /// ``loss(_:positions:targets:normalizer:tape:)`` that also draws a token per row from the
+    /// head's softmax at `temperature` (one uniform in [0, 1) per row; −1 for ignored rows), in
+    /// the same pass over the logits: ELECTRA's generator samples, with no gradient through them.
+    public func lossSampling(_ hidden: Variable, positions: [Int32], targets: [Int32], normalizer: Float? = nil,
+                             uniforms: [Float], temperature: Float, tape: Tape) throws -> (loss: Variable, predictions: [Int32], samples: [Int32]) {
+        tape.linearCrossEntropy(try transform(hidden, positions: positions, tape: tape), weight: tape.parameter(decoderWeight),
+                                bias: tape.parameter(bias), targets: targets, normalizer: normalizer,
+                                sampling: (uniforms, temperature))
+    }
+
+    /// Forward FLOPs at `rows` scored positions: transform (H·E) and decoder (E·V), 2 per multiply-add.
+    public func forwardFLOPs(rows: Int) -> Double {
+        Double(rows) * 2 * Double(dense.weight.shape[1] * dense.weight.shape[0] + decoderWeight.shape[0] * decoderWeight.shape[1])
+    }
 }
 
 /// A two-way classifier on the pooled [CLS] vector: BERT's next-sentence prediction or ALBERT's
@@ -88,6 +103,9 @@ public final class SentencePairHead: Module {
     }
 
     public var parameters: [Parameter] { classifier.parameters }
+
+    /// Forward FLOPs for `sequences` pooled vectors.
+    public func forwardFLOPs(sequences: Int) -> Double { Double(sequences) * 2 * Double(classifier.weight.value.count) }
 
     /// pooled (B,H) → logits (B,2)
     public func callAsFunction(_ pooled: Variable, tape: Tape) -> Variable { classifier(pooled, tape: tape) }
@@ -110,6 +128,9 @@ public final class ReplacedTokenHead: Module {
     }
 
     public var parameters: [Parameter] { dense.parameters + prediction.parameters }
+
+    /// Forward FLOPs at `tokens` positions (dense H·H, then H·1).
+    public func forwardFLOPs(tokens: Int) -> Double { Double(tokens) * 2 * Double(dense.weight.value.count + prediction.weight.value.count) }
 
     /// hidden (B,T,H) → logits (B,T)
     public func callAsFunction(_ hidden: Variable, tape: Tape) -> Variable {

@@ -27,13 +27,16 @@ extension PretrainingModel {
     }
 
     /// Writes config.json and model.safetensors (Hugging Face names, tied decoder stored once,
-    /// both files written atomically) into `folder`, creating it.
-    public func save(folder: URL, extras: [String: JSONValue] = [:]) throws {
+    /// both files written atomically) into `folder`, creating it. Parameters whose names start
+    /// with `strippingPrefix` (a second network's names in a joint checkpoint, e.g. ELECTRA's
+    /// `generator.`) are written without it.
+    public func save(folder: URL, extras: [String: JSONValue] = [:], strippingPrefix prefix: String? = nil) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var writer = SafeTensorsWriter()
         let params = parameters
         for p in params {
-            try writer.add(p.name, shape: p.shape, values: UnsafeBufferPointer(start: p.value.data, count: p.value.count))
+            let name = prefix.map { p.name.hasPrefix($0) ? String(p.name.dropFirst($0.count)) : p.name } ?? p.name
+            try writer.add(name, shape: p.shape, values: UnsafeBufferPointer(start: p.value.data, count: p.value.count))
         }
         try withExtendedLifetime(params) {
             try writer.write(to: folder.appendingPathComponent("model.safetensors"))

@@ -54,14 +54,16 @@ public final class PretrainingModel: Module {
     public let sentencePair: SentencePairHead?
     public let replacedToken: ReplacedTokenHead?
 
-    /// A randomly initialised model; `seed` makes the initialisation reproducible.
-    public init(config: EncoderConfiguration, heads: HeadSet, seed: UInt64 = 0) throws {
+    /// A randomly initialised model; `seed` makes the initialisation reproducible. With
+    /// `sharedEmbeddings` the encoder (and a masked-LM head's tied decoder) uses another model's
+    /// embedding module (ELECTRA's generator, see ``Encoder/init(config:sharedEmbeddings:rng:)``).
+    public init(config: EncoderConfiguration, heads: HeadSet, seed: UInt64 = 0, sharedEmbeddings: EncoderEmbeddings? = nil) throws {
         var rng = RandomGenerator(seed: seed)
         var c = config
         c.pooler = config.pooler && PretrainingModel.hasPooler(family: config.family, heads: heads)
         self.config = c
         self.heads = heads
-        encoder = try Encoder(config: c, rng: &rng)
+        encoder = try Encoder(config: c, sharedEmbeddings: sharedEmbeddings, rng: &rng)
         maskedLM = heads.contains(.maskedLM) ? try MaskedLMHead(config: c, tiedTo: encoder.embeddings.words, rng: &rng) : nil
         if heads.contains(.sentencePair) {
             guard c.pooler else { throw ModelError.invalidConfiguration("\(c.family.rawValue) has no pooler for a sentence-pair head") }

@@ -44,6 +44,9 @@ public class AdamMoments {
     public var clearsGradients = false
     /// Per-parameter learning-rate multipliers (layer-wise decay, Clark et al. 2020 App. A); nil = all 1.
     public var learningRateScales: [Float]?
+    /// Adam's bias correction of both moments (Kingma & Ba 2015); false gives the
+    /// `AdamWeightDecayOptimizer` of google-research/bert and ELECTRA, which has none.
+    public var biasCorrection = true
     public private(set) var stepCount = 0
     let firstMoments: [Tensor]
     let secondMoments: [Tensor]
@@ -73,6 +76,7 @@ public class AdamMoments {
 
     func advance() -> (bc1: Float, bc2: Float) {
         stepCount += 1
+        guard biasCorrection else { return (1, 1) }
         return (1 - pow(beta1, Float(stepCount)), 1 - pow(beta2, Float(stepCount)))
     }
 

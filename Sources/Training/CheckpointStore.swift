@@ -21,6 +21,28 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var elapsedSeconds: Double
     /// FNV-1a 64 of each file of the checkpoint, checked before loading.
     public var checksums: [String: String] = [:]
+    /// Training FLOPs so far (forward + backward of every network that trains; see `Trainer`).
+    public var trainFLOPs: Double = 0
+
+    public init(step: Int, optimizerSteps: Int, data: DataPosition, random: RandomGenerator, elapsedSeconds: Double,
+                trainFLOPs: Double = 0) {
+        (self.step, self.optimizerSteps, self.data, self.random, self.elapsedSeconds, self.trainFLOPs) =
+            (step, optimizerSteps, data, random, elapsedSeconds, trainFLOPs)
+    }
+
+    enum CodingKeys: String, CodingKey { case step, optimizerSteps, data, random, elapsedSeconds, checksums, trainFLOPs }
+
+    /// Checkpoints written before `trainFLOPs` existed read as 0 FLOPs so far.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        step = try c.decode(Int.self, forKey: .step)
+        optimizerSteps = try c.decode(Int.self, forKey: .optimizerSteps)
+        data = try c.decode(DataPosition.self, forKey: .data)
+        random = try c.decode(RandomGenerator.self, forKey: .random)
+        elapsedSeconds = try c.decode(Double.self, forKey: .elapsedSeconds)
+        checksums = try c.decodeIfPresent([String: String].self, forKey: .checksums) ?? [:]
+        trainFLOPs = try c.decodeIfPresent(Double.self, forKey: .trainFLOPs) ?? 0
+    }
 }
 
 /// A checkpoint that failed validation.

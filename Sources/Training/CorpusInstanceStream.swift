@@ -19,18 +19,13 @@ public final class CorpusInstanceStream: InstanceStream {
 
     public init(corpus: TokenizedCorpus, recipe: Recipe, template: SequenceTemplate, seed: UInt64, fixed: Bool = false) throws {
         self.corpus = corpus
-        let task: SentenceTask = recipe.objectives.contains("nsp") ? .nsp : recipe.objectives.contains("sop") ? .sop : .none
-        let formats: [String: InputFormat] = ["segment_pair": .segmentPair, "sentence_pair": .sentencePair, "full_sentences": .fullSentences,
-                                              "doc_sentences": .docSentences, "single_segment": .singleSegment]
-        let schemes: [String: MaskingScheme] = ["token": .token, "whole_word": .wholeWord, "ngram": .albertNgram, "span": .spanBERT]
-        guard let format = formats[recipe.format], let scheme = schemes[recipe.masking] else {
-            throw RecipeError.invalid("format \(recipe.format) or masking \(recipe.masking)")
-        }
         builder = try InstanceBuilder(config: InstanceConfig(maxLength: recipe.seqLen, shortSequenceProbability: recipe.shortSeqProb,
-                                                             format: format, sentenceTask: task), template: template)
-        masking = try MaskingConfig(template: template, scheme: scheme, probability: recipe.maskProb, maxPredictions: recipe.maxPredictions)
+                                                             format: recipe.format.inputFormat, sentenceTask: recipe.sentenceTask),
+                                      template: template)
+        masking = try MaskingConfig(template: template, scheme: recipe.masking.scheme, probability: recipe.maskProb,
+                                    maxPredictions: recipe.maxPredictions, maskRatio: recipe.maskRatio, randomRatio: recipe.randomRatio)
         self.seed = seed
-        dupeFactor = recipe.maskMode == "static" ? recipe.dupeFactor : nil
+        dupeFactor = recipe.maskMode == .static ? recipe.dupeFactor : nil
         self.fixed = fixed
     }
 

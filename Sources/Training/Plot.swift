@@ -62,6 +62,7 @@ public struct LineChart {
 
     static func label(_ v: Double) -> String {
         let a = abs(v)
+        if a >= 1e7 { return String(format: "%.2g", v) }
         if a >= 10000 { return String(format: "%.0fk", v / 1000) }
         if a >= 100 || v == v.rounded() && a >= 1 { return String(format: "%.0f", v) }
         if a >= 1 { return String(format: "%.2f", v) }
@@ -69,26 +70,48 @@ public struct LineChart {
     }
 }
 
-/// Writes `loss.svg` and `accuracy.svg` into a run folder from its metrics.jsonl.
+/// Writes `loss.svg` and `accuracy.svg` into a run folder from its metrics.jsonl: the optimised
+/// loss and every `*_loss` metric, and every `*_accuracy` metric (the objectives' and the
+/// baselines'), training and held out, by whatever names the run's objectives logged.
 public func writeRunPlots(runFolder: URL) throws {
     let records = MetricsLog.read(runFolder.appendingPathComponent("metrics.jsonl"))
-    func series(_ split: String, _ key: String, _ name: String, _ color: String) -> LineChart.Series {
-        let points = records.compactMap { r -> (x: Double, y: Double)? in
-            guard (r["split"] as? String ?? "train") == split, let step = r["step"] as? Double ?? (r["step"] as? Int).map(Double.init),
-                  let y = r[key] as? Double else { return nil }
-            return (step, y)
+    let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+    func chart(_ title: String, keys: (String) -> Bool) -> LineChart {
+        var names = Set<String>()
+        for r in records { for (key, value) in r where value is Double && keys(key) { names.insert(key) } }
+        var series: [LineChart.Series] = []
+        for split in ["train", "eval"] {
+            for key in names.sorted() {
+                let points = records.compactMap { r -> (x: Double, y: Double)? in
+                    guard r["split"] as? String ?? "train" == split, let step = number(r["step"]), let y = r[key] as? Double else { return nil }
+                    return (step, y)
+                }
+                guard !points.isEmpty else { continue }
+                series.append(.init(name: "\(split == "eval" ? "held-out" : "train") \(key)", points: points,
+                                    color: palette[series.count % palette.count]))
+            }
         }
-        return LineChart.Series(name: name, points: points, color: color)
+        return LineChart(title: title, xLabel: "step", yLabel: title.lowercased(), series: series)
     }
-    let loss = LineChart(title: "Loss", xLabel: "step", yLabel: "loss", series: [
-        series("train", "loss", "train loss", "#1f77b4"), series("train", "mlm_loss", "train MLM", "#aec7e8"),
-        series("eval", "mlm_loss", "held-out MLM", "#d62728"),
-    ].filter { !$0.points.isEmpty })
-    let accuracy = LineChart(title: "Accuracy", xLabel: "step", yLabel: "accuracy", series: [
-        series("train", "mlm_accuracy", "train MLM", "#1f77b4"), series("eval", "mlm_accuracy", "held-out MLM", "#d62728"),
-        series("train", "sentence_accuracy", "train NSP/SOP", "#2ca02c"), series("eval", "sentence_accuracy", "held-out NSP/SOP", "#98df8a"),
-        series("eval", "sbo_accuracy", "held-out SBO", "#9467bd"),
-    ].filter { !$0.points.isEmpty })
+    let loss = chart("Loss") { $0 == "loss" || $0.hasSuffix("_loss") }
+    let accuracy = chart("Accuracy") { $0.hasSuffix("_accuracy") }
     try loss.svg().write(to: runFolder.appendingPathComponent("loss.svg"), atomically: true, encoding: .utf8)
     try accuracy.svg().write(to: runFolder.appendingPathComponent("accuracy.svg"), atomically: true, encoding: .utf8)
 }
+
+/// A held-out metric of several runs against their training FLOPs (`pretrain report --plot`):
+/// runs compared at equal compute.
+public func computeChart(runFolders: [URL], metric: String) -> LineChart {
+    let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+    let series = runFolders.enumerated().map { index, folder -> LineChart.Series in
+        let points = MetricsLog.read(folder.appendingPathComponent("metrics.jsonl")).compactMap { r -> (x: Double, y: Double)? in
+            guard r["split"] as? String == "eval", let x = number(r["train_flops"]), let y = r[metric] as? Double else { return nil }
+            return (x, y)
+        }
+        return .init(name: folder.lastPathComponent, points: points, color: palette[index % palette.count])
+    }
+    return LineChart(title: "held-out \(metric) at equal compute", xLabel: "training FLOPs", yLabel: metric, series: series)
+}
+
+/// A JSON number as Double (JSONSerialization gives whole numbers as Int).
+func number(_ value: Any?) -> Double? { value as? Double ?? (value as? Int).map(Double.init) }

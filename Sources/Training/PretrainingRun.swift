@@ -66,11 +66,7 @@ public struct PretrainingRun {
             throw RecipeError.invalid("the tokenizer has no padding token ([PAD] or <pad>); train one with the recipe or add it")
         }
         let config = try recipe.encoderConfiguration(vocabSize: tokenizer.vocabularySize, padID: Int(padID))
-        let sentenceTask = recipe.objectives.first { $0 == "nsp" || $0 == "sop" }
-        let model = try PretrainingModel(config: config, heads: sentenceTask == nil ? [.maskedLM] : [.maskedLM, .sentencePair],
-                                         seed: recipe.seed)
-        let objectives = PretrainingObjectives(model: model, sentenceTask: sentenceTask, spanBoundary: recipe.objectives.contains("sbo"),
-                                               seed: recipe.seed)
+        let objectives = try PretrainingObjectives(recipe: recipe, config: config)
         let trainStream = try CorpusInstanceStream(corpus: train, recipe: recipe, template: template, seed: recipe.seed)
         // Held-out instances: one fixed epoch, masked with a seed of their own.
         let heldoutStream = try heldout.map { try CorpusInstanceStream(corpus: $0, recipe: recipe, template: template, seed: recipe.seed &+ 1, fixed: true) }
@@ -119,12 +115,18 @@ public struct PretrainingRun {
         return (train, heldout.documentCount > 0 ? heldout : nil)
     }
 
-    /// Writes the Hugging Face model folder (`RUN_DIR/model`) and the plots.
-    public func export() throws -> URL {
-        let modelFolder = folder.appendingPathComponent("model")
-        try trainer.objectives.model.save(folder: modelFolder)
-        try tokenizer.save(to: modelFolder.appendingPathComponent("tokenizer.json"))
+    /// Writes the Hugging Face model folders (`RUN_DIR/model/`, and for ELECTRA `RUN_DIR/generator/`),
+    /// each with the run's tokenizer, and the plots; returns the folders.
+    @discardableResult
+    public func export() throws -> [URL] {
+        var folders: [URL] = []
+        for export in trainer.objectives.exports {
+            let url = folder.appendingPathComponent(export.folder)
+            try export.model.save(folder: url, strippingPrefix: export.checkpointPrefix)
+            try tokenizer.save(to: url.appendingPathComponent("tokenizer.json"))
+            folders.append(url)
+        }
         try writeRunPlots(runFolder: folder)
-        return modelFolder
+        return folders
     }
 }

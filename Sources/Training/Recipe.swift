@@ -1,5 +1,7 @@
 import Foundation
 import ModelConfig
+import Optimizers
+import PretrainingData
 
 /// A pretraining recipe: every setting of a run, read from a JSON data file in `recipes/` and
 /// overridable with `--set key=value`. Keys are snake_case, as in the files.
@@ -14,14 +16,14 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var description: String = ""
 
     // Model
-    /// Model family: bert, roberta, albert (checkpoint names and config.json keys).
-    public var family: String = "bert"
+    /// Model family: checkpoint names and config.json keys.
+    public var family: EncoderConfiguration.Family = .bert
     /// A size preset (tiny, mini, small, bert-base, …) or a config.json file.
     public var model: String = "mini"
-    /// Factorised embedding width (ALBERT); 0 = the hidden size.
+    /// Factorised embedding width (ALBERT, ELECTRA); 0 = the hidden size.
     public var embeddingSize: Int = 0
     /// Cross-layer sharing: none, all, attention, ffn.
-    public var sharing: String = "none"
+    public var sharing: EncoderConfiguration.Sharing = .none
     public var dropout: Float = 0.1
 
     // Tokenizer
@@ -30,33 +32,43 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var vocabSize: Int = 8000
 
     // Data and objectives
-    /// Any of mlm, nsp, sop, sbo.
-    public var objectives: [String] = ["mlm", "nsp"]
-    /// segment_pair, sentence_pair, full_sentences, doc_sentences, single_segment.
-    public var format: String = "segment_pair"
-    /// token, whole_word, ngram, span.
-    public var masking: String = "token"
+    /// mlm (with any of nsp, sop, sbo), or rtd (ELECTRA: generator MLM + replaced-token detection).
+    public var objectives: [ObjectiveKind] = [.mlm, .nsp]
+    public var format: Format = .segmentPair
+    public var masking: Masking = .token
     /// static (fixed at preparation, `dupe_factor` copies) or dynamic (fresh every epoch).
-    public var maskMode: String = "dynamic"
+    public var maskMode: MaskMode = .dynamic
     public var dupeFactor: Int = 10
     public var maskProb: Double = 0.15
+    /// Of the predicted tokens: the share replaced by the mask token, and by a random token (the
+    /// rest stay unchanged). BERT 0.8 / 0.1; ELECTRA 0.85 / 0.
+    public var maskRatio: Double = 0.8
+    public var randomRatio: Double = 0.1
     public var maxPredictions: Int = 20
     public var seqLen: Int = 128
     public var shortSeqProb: Double = 0.1
     /// Share of documents held out for evaluation.
     public var heldoutFraction: Double = 0.02
 
+    // ELECTRA (objective rtd)
+    /// The generator's hidden size as a fraction of the discriminator's (Clark et al. 2020: 1/4).
+    public var generatorSize: Double = 0.25
+    /// λ in loss = MLM_generator + λ · RTD (50).
+    public var discWeight: Double = 50
+    /// Softmax temperature of the generator's samples.
+    public var temperature: Double = 1
+
     // Optimisation
-    /// adamw or lamb.
-    public var optimizer: String = "adamw"
+    public var optimizer: OptimizerKind = .adamw
     public var lr: Float = 5e-4
     public var beta1: Float = 0.9
     public var beta2: Float = 0.999
     public var eps: Float = 1e-6
     public var weightDecay: Float = 0.01
+    /// Adam's bias correction (ELECTRA's reference optimizer has none).
+    public var biasCorrection: Bool = true
     public var warmupSteps: Int = 100
-    /// linear, polynomial, cosine, constant.
-    public var schedule: String = "linear"
+    public var schedule: LearningRateSchedule.Decay = .linear
     /// Global gradient-norm clip; 0 = off.
     public var clipNorm: Float = 1.0
     public var batchSize: Int = 32
@@ -85,6 +97,8 @@ public struct Recipe: Codable, Sendable, Equatable {
         case embeddingSize = "embedding_size", vocabSize = "vocab_size", maskMode = "mask_mode", dupeFactor = "dupe_factor"
         case maskProb = "mask_prob", maxPredictions = "max_predictions", seqLen = "seq_len", shortSeqProb = "short_seq_prob"
         case heldoutFraction = "heldout_fraction", weightDecay = "weight_decay", warmupSteps = "warmup_steps"
+        case maskRatio = "mask_ratio", randomRatio = "random_ratio", generatorSize = "generator_size", discWeight = "disc_weight"
+        case temperature, biasCorrection = "bias_correction"
         case clipNorm = "clip_norm", batchSize = "batch_size", gradAccum = "grad_accum", maxSteps = "max_steps"
         case timeLimitMinutes = "time_limit_minutes", logEvery = "log_every", evalEvery = "eval_every"
         case evalBatches = "eval_batches", checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints"
@@ -96,22 +110,90 @@ public struct Recipe: Codable, Sendable, Equatable {
         func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
             if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
         }
-        try read(.name, &name); try read(.description, &description); try read(.family, &family); try read(.model, &model)
-        try read(.embeddingSize, &embeddingSize); try read(.sharing, &sharing); try read(.dropout, &dropout)
+        // A choice is read as text and checked here, so a typo names the key and the valid values.
+        func readChoice<T: RawRepresentable & CaseIterable>(_ key: CodingKeys, _ value: inout T) throws where T.RawValue == String {
+            if let text = try c.decodeIfPresent(String.self, forKey: key) { value = try choice(key.stringValue, text) }
+        }
+        func readChoices<T: RawRepresentable & CaseIterable>(_ key: CodingKeys, _ value: inout [T]) throws where T.RawValue == String {
+            if let texts = try c.decodeIfPresent([String].self, forKey: key) { value = try texts.map { try choice(key.stringValue, $0) } }
+        }
+        try read(.name, &name); try read(.description, &description); try readChoice(.family, &family); try read(.model, &model)
+        try read(.embeddingSize, &embeddingSize); try readChoice(.sharing, &sharing); try read(.dropout, &dropout)
         try read(.tokenizer, &tokenizer); try read(.vocabSize, &vocabSize)
-        try read(.objectives, &objectives); try read(.format, &format); try read(.masking, &masking); try read(.maskMode, &maskMode)
+        try readChoices(.objectives, &objectives); try readChoice(.format, &format); try readChoice(.masking, &masking); try readChoice(.maskMode, &maskMode)
         try read(.dupeFactor, &dupeFactor); try read(.maskProb, &maskProb); try read(.maxPredictions, &maxPredictions)
         try read(.seqLen, &seqLen); try read(.shortSeqProb, &shortSeqProb); try read(.heldoutFraction, &heldoutFraction)
-        try read(.optimizer, &optimizer); try read(.lr, &lr); try read(.beta1, &beta1); try read(.beta2, &beta2); try read(.eps, &eps)
-        try read(.weightDecay, &weightDecay); try read(.warmupSteps, &warmupSteps); try read(.schedule, &schedule)
+        try readChoice(.optimizer, &optimizer); try read(.lr, &lr); try read(.beta1, &beta1); try read(.beta2, &beta2); try read(.eps, &eps)
+        try read(.weightDecay, &weightDecay); try read(.warmupSteps, &warmupSteps); try readChoice(.schedule, &schedule)
         try read(.clipNorm, &clipNorm); try read(.batchSize, &batchSize); try read(.gradAccum, &gradAccum); try read(.maxSteps, &maxSteps)
         try read(.timeLimitMinutes, &timeLimitMinutes); try read(.seed, &seed); try read(.logEvery, &logEvery)
         try read(.evalEvery, &evalEvery); try read(.evalBatches, &evalBatches); try read(.checkpointEvery, &checkpointEvery)
         try read(.keepCheckpoints, &keepCheckpoints); try read(.threads, &threads)
+        try read(.maskRatio, &maskRatio); try read(.randomRatio, &randomRatio); try read(.generatorSize, &generatorSize)
+        try read(.discWeight, &discWeight); try read(.temperature, &temperature); try read(.biasCorrection, &biasCorrection)
     }
 
     /// Every key a recipe file or `--set` accepts.
     public static var keys: [String] { CodingKeys.allCases.map(\.stringValue).sorted() }
+}
+
+/// The pretraining objectives a recipe names (see ``PretrainingObjective``).
+public enum ObjectiveKind: String, Codable, Sendable, CaseIterable {
+    /// Masked language modelling (Devlin et al. 2019).
+    case mlm
+    /// Next-sentence prediction (Devlin et al. 2019).
+    case nsp
+    /// Sentence-order prediction (Lan et al. 2020).
+    case sop
+    /// SpanBERT's span-boundary objective (Joshi et al. 2020).
+    case sbo
+    /// ELECTRA's replaced-token detection with its MLM generator (Clark et al. 2020).
+    case rtd
+}
+
+extension Recipe {
+    /// How sentences become model inputs (RoBERTa §4.2 names), as recipes spell them.
+    public enum Format: String, Codable, Sendable, CaseIterable {
+        case segmentPair = "segment_pair", sentencePair = "sentence_pair", fullSentences = "full_sentences"
+        case docSentences = "doc_sentences", singleSegment = "single_segment"
+
+        public var inputFormat: InputFormat {
+            switch self {
+            case .segmentPair: return .segmentPair
+            case .sentencePair: return .sentencePair
+            case .fullSentences: return .fullSentences
+            case .docSentences: return .docSentences
+            case .singleSegment: return .singleSegment
+            }
+        }
+    }
+
+    /// Which tokens MLM predicts: single tokens, whole words, ALBERT's n-grams, SpanBERT's spans.
+    public enum Masking: String, Codable, Sendable, CaseIterable {
+        case token, wholeWord = "whole_word", ngram, span
+
+        public var scheme: MaskingScheme {
+            switch self {
+            case .token: return .token
+            case .wholeWord: return .wholeWord
+            case .ngram: return .albertNgram
+            case .span: return .spanBERT
+            }
+        }
+    }
+
+    /// Masks fixed at preparation (BERT, `dupe_factor` copies) or drawn afresh every epoch (RoBERTa).
+    public enum MaskMode: String, Codable, Sendable, CaseIterable { case `static`, dynamic }
+
+    public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case adamw, lamb }
+}
+
+/// A recipe value from its text, or an error naming the key and the valid values.
+func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ text: String) throws -> T where T.RawValue == String {
+    guard let value = T(rawValue: text) else {
+        throw RecipeError.invalid("\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(text)')")
+    }
+    return value
 }
 
 /// Errors in a recipe or its overrides.
@@ -219,29 +301,33 @@ extension Recipe {
     /// Checks values that decoding cannot.
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw RecipeError.invalid(message) } }
-        try check(["bert", "roberta", "albert"].contains(family), "family must be bert, roberta or albert (got \(family))")
-        try check(["none", "all", "attention", "ffn"].contains(sharing), "sharing must be none, all, attention or ffn")
-        let known: Set<String> = ["mlm", "nsp", "sop", "sbo"]
-        try check(!objectives.isEmpty && objectives.allSatisfy(known.contains), "objectives must be from mlm, nsp, sop, sbo (got \(objectives))")
-        try check(objectives.contains("mlm"), "objectives must include mlm")
-        try check(!(objectives.contains("nsp") && objectives.contains("sop")), "choose nsp or sop, not both")
-        let pairFormats: Set<String> = ["segment_pair", "sentence_pair"]
-        try check(["segment_pair", "sentence_pair", "full_sentences", "doc_sentences", "single_segment"].contains(format),
-                  "format must be segment_pair, sentence_pair, full_sentences, doc_sentences or single_segment")
-        if objectives.contains("nsp") || objectives.contains("sop") {
-            try check(pairFormats.contains(format), "\(objectives.contains("nsp") ? "nsp" : "sop") needs format segment_pair or sentence_pair")
+        let kinds = Set(objectives)
+        try check(kinds.count == objectives.count, "objectives lists one twice (\(objectives.map(\.rawValue)))")
+        if kinds.contains(.rtd) {
+            try check(kinds == [.rtd], "rtd trains its own MLM generator: use objectives [\"rtd\"] alone")
+            try check(family == .electra, "rtd needs family electra (generator and discriminator are ELECTRA models)")
+            try check(generatorSize > 0 && generatorSize <= 1, "generator_size must be in (0, 1]")
+            try check(discWeight > 0 && temperature > 0, "disc_weight and temperature must be positive")
+        } else {
+            try check(kinds.contains(.mlm), "objectives must include mlm (or be [\"rtd\"] for ELECTRA)")
         }
-        try check(["token", "whole_word", "ngram", "span"].contains(masking), "masking must be token, whole_word, ngram or span")
-        if objectives.contains("sbo") { try check(masking == "span", "sbo needs masking=span") }
-        try check(["static", "dynamic"].contains(maskMode), "mask_mode must be static or dynamic")
-        try check(["adamw", "lamb"].contains(optimizer), "optimizer must be adamw or lamb")
-        try check(LearningRateScheduleName(rawValue: schedule) != nil, "schedule must be linear, polynomial, cosine or constant")
+        try check(!(kinds.contains(.nsp) && kinds.contains(.sop)), "choose nsp or sop, not both")
+        if let task = objectives.first(where: { $0 == .nsp || $0 == .sop }) {
+            try check(format.inputFormat.isPair, "\(task.rawValue) needs format segment_pair or sentence_pair")
+        }
+        if kinds.contains(.sbo) { try check(masking == .span, "sbo needs masking=span") }
         try check(seqLen >= 8, "seq_len must be at least 8")
         try check(batchSize >= 1 && gradAccum >= 1 && maxSteps >= 1, "batch_size, grad_accum and max_steps must be positive")
         try check(maskProb > 0 && maskProb < 1, "mask_prob must be in (0, 1)")
+        try check(maskRatio >= 0 && randomRatio >= 0 && maskRatio + randomRatio <= 1, "mask_ratio and random_ratio must be ≥ 0 and add up to at most 1")
         try check(heldoutFraction >= 0 && heldoutFraction < 0.5, "heldout_fraction must be in [0, 0.5)")
         try check(dupeFactor >= 1, "dupe_factor must be at least 1")
         try check(vocabSize >= 100, "vocab_size must be at least 100")
+    }
+
+    /// The sentence-level task the objectives train, if any.
+    public var sentenceTask: SentenceTask {
+        objectives.contains(.nsp) ? .nsp : objectives.contains(.sop) ? .sop : .none
     }
 
     /// The recipe as pretty, key-sorted JSON (what `pretrain recipe show` prints).
@@ -255,16 +341,11 @@ extension Recipe {
     public var globalBatch: Int { batchSize * gradAccum }
 }
 
-/// Schedule names as recipes spell them.
-enum LearningRateScheduleName: String { case linear, polynomial, cosine, constant }
-
 extension Recipe {
     /// The model this recipe trains for a tokenizer with `vocabSize` tokens and padding id `padID`:
     /// the size preset (or config file) with the family's conventions applied.
     public func encoderConfiguration(vocabSize: Int, padID: Int) throws -> EncoderConfiguration {
         var c = try EncoderConfiguration.resolve(model)
-        guard let family = EncoderConfiguration.Family(rawValue: family),
-              let sharing = EncoderConfiguration.Sharing(rawValue: sharing) else { throw RecipeError.invalid("family or sharing") }
         c.family = family
         c.vocabSize = vocabSize
         c.padTokenId = padID
@@ -285,7 +366,7 @@ extension Recipe {
         default:
             break
         }
-        c.pooler = objectives.contains("nsp") || objectives.contains("sop")
+        c.pooler = sentenceTask != .none
         if c.heads > 0 && c.hiddenSize % c.heads != 0 { throw RecipeError.invalid("hidden size \(c.hiddenSize) is not a multiple of \(c.heads) heads") }
         return c
     }

@@ -29,8 +29,9 @@ extension InstanceStream {
 }
 
 /// The optimisation loop of a pretraining run, short enough to read in one screen: accumulate
-/// `grad_accum` micro-batches (losses normalised over the whole accumulated batch), clip, step the
-/// optimizer on the schedule, log, evaluate, checkpoint.
+/// `grad_accum` micro-batches (each objective's loss normalised over the whole accumulated batch),
+/// clip, step the optimizer on the schedule, log, evaluate, checkpoint. It knows objectives only
+/// through ``PretrainingObjectives``: metrics are logged by the names the objectives give them.
 public final class Trainer {
     public let recipe: Recipe
     public let objectives: PretrainingObjectives
@@ -54,20 +55,20 @@ public final class Trainer {
         self.runFolder = runFolder
         self.padID = padID
         let params = objectives.parameters
-        let adam: AdamMoments & Optimizer = recipe.optimizer == "lamb"
-            ? LAMB(parameters: params, beta1: recipe.beta1, beta2: recipe.beta2, eps: recipe.eps, weightDecay: recipe.weightDecay)
-            : AdamW(parameters: params, beta1: recipe.beta1, beta2: recipe.beta2, eps: recipe.eps, weightDecay: recipe.weightDecay)
+        let adam: AdamMoments & Optimizer
+        switch recipe.optimizer {
+        case .lamb: adam = LAMB(parameters: params, beta1: recipe.beta1, beta2: recipe.beta2, eps: recipe.eps, weightDecay: recipe.weightDecay)
+        case .adamw: adam = AdamW(parameters: params, beta1: recipe.beta1, beta2: recipe.beta2, eps: recipe.eps, weightDecay: recipe.weightDecay)
+        }
         adam.clearsGradients = true
+        adam.biasCorrection = recipe.biasCorrection
         optimizer = adam
-        schedule = LearningRateSchedule(peak: recipe.lr, warmupSteps: recipe.warmupSteps, totalSteps: recipe.maxSteps,
-                                        decay: LearningRateSchedule.Decay(rawValue: recipe.schedule) ?? .linear)
+        schedule = LearningRateSchedule(peak: recipe.lr, warmupSteps: recipe.warmupSteps, totalSteps: recipe.maxSteps, decay: recipe.schedule)
         state = TrainerState(step: 0, optimizerSteps: 0, data: DataPosition(),
                              random: RandomGenerator(seed: recipe.seed, stream: [0xd0]), elapsedSeconds: 0)
     }
 
     var store: CheckpointStore { CheckpointStore(runFolder: runFolder) }
-    var usesSentenceTask: Bool { objectives.sentenceTask != nil }
-    var usesSBO: Bool { objectives.spanBoundary != nil }
 
     /// Continues from the newest valid checkpoint (falling back past damaged ones).
     public func resume() throws {
@@ -89,30 +90,32 @@ public final class Trainer {
             for _ in 0..<recipe.gradAccum {
                 batches.append(try stream.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &state.data))
             }
-            let normalizers = PretrainingObjectives.Normalizers(predictions: batches.reduce(0) { $0 + $1.predictionCount },
-                                                                sequences: batches.reduce(0) { $0 + $1.sentenceLabels.count })
+            let normalizers = objectives.normalizers(for: batches)
             var stats = ObjectiveStatistics()
             for batch in batches {
-                let tape = Tape(seed: state.random.next())
-                let (loss, s) = try objectives.loss(batch, normalizers: normalizers, training: true, tape: tape)
+                // One seed per micro-batch: dropout's, and a stream of its own for the objectives' draws.
+                let seed = state.random.next()
+                let tape = Tape(seed: seed)
+                let (loss, s) = try objectives.loss(batch, normalizers: normalizers, training: true, tape: tape,
+                                                    random: RandomGenerator(seed: seed, stream: [0x0b1]))
                 try tape.backward(loss)
                 stats.merge(s)
-                stats.tokens += batch.tokenCount
             }
+            guard stats.loss.isFinite else { throw TrainingError.nonFiniteLoss(step: state.step + 1, loss: stats.loss) }
             let gradNorm = clipGradientNorm(parameters, maxNorm: recipe.clipNorm > 0 ? recipe.clipNorm : .infinity)
             let lr = schedule.rate(at: state.step)
             optimizer.step(lr: lr)
             state.step += 1
+            // Forward + backward ≈ 3 × forward (the backward pass does two products per forward one).
+            state.trainFLOPs += 3 * stats.forwardFLOPs
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             state.elapsedSeconds += seconds
             window.seconds += seconds
             window.tokens += stats.tokens
-            window.positions += batches.reduce(0) { $0 + $1.input.batch * $1.input.length }
+            window.positions += stats.positions
 
-            let loss = stats.totalLoss(sentence: usesSentenceTask, sbo: usesSBO)
             if state.step % max(1, recipe.logEvery) == 0 || state.step == recipe.maxSteps {
-                var record = statistics(stats, split: "train")
-                record["loss"] = loss
+                var record = self.record(stats, split: "train")
                 record["lr"] = Double(lr)
                 record["grad_norm"] = Double(gradNorm)
                 record["tokens_per_s"] = Double(window.tokens) / max(1e-9, window.seconds)
@@ -123,7 +126,7 @@ public final class Trainer {
                 window = (0, 0, 0)
             }
             if showsProgress {
-                progress.update(step: state.step, of: recipe.maxSteps, loss: loss, lr: lr,
+                progress.update(step: state.step, of: recipe.maxSteps, loss: stats.loss, lr: lr,
                                 tokensPerSecond: Double(stats.tokens) / max(1e-9, seconds), elapsed: state.elapsedSeconds)
             }
             if recipe.evalEvery > 0 && state.step % recipe.evalEvery == 0 && state.step < recipe.maxSteps {
@@ -143,8 +146,8 @@ public final class Trainer {
         try store.save(parameters: objectives.parameters, optimizer: optimizer, state: state, keep: recipe.keepCheckpoints)
     }
 
-    /// Held-out MLM loss, perplexity and accuracy (and NSP/SOP, SBO accuracy) over the first
-    /// `eval_batches` held-out batches — the same batches every time.
+    /// Every objective's held-out metrics over the first `eval_batches` held-out batches — the
+    /// same batches, masks and draws every time.
     public func evaluate() throws -> [String: Any]? {
         guard let heldout, recipe.evalBatches > 0 else { return nil }
         var position = DataPosition()
@@ -153,36 +156,35 @@ public final class Trainer {
             batches.append(try heldout.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &position))
             if position.epoch > 0 { break }
         }
-        let normalizers = PretrainingObjectives.Normalizers(predictions: batches.reduce(0) { $0 + $1.predictionCount },
-                                                            sequences: batches.reduce(0) { $0 + $1.sentenceLabels.count })
+        let normalizers = objectives.normalizers(for: batches)
         var stats = ObjectiveStatistics()
-        for batch in batches {
+        for (index, batch) in batches.enumerated() {
             let tape = Tape(recording: false)
-            stats.merge(try objectives.loss(batch, normalizers: normalizers, training: false, tape: tape).1)
+            let random = RandomGenerator(seed: recipe.seed, stream: [0xe7a1, UInt64(index)])
+            stats.merge(try objectives.loss(batch, normalizers: normalizers, training: false, tape: tape, random: random).1)
         }
-        var record = statistics(stats, split: "eval")
-        record["loss"] = stats.totalLoss(sentence: usesSentenceTask, sbo: usesSBO)
-        record["perplexity"] = exp(stats.meanMLMLoss)
-        // The unigram baseline: always guessing the most frequent masked token of these very batches
-        // (an upper bound on any context-free guess).
-        var counts: [Int32: Int] = [:]
-        for batch in batches { for label in batch.labels where label != PretrainingBatch.ignoredLabel { counts[label, default: 0] += 1 } }
-        record["unigram_baseline_accuracy"] = Double(counts.values.max() ?? 0) / Double(max(1, stats.predictions))
+        var record = self.record(stats, split: "eval")
+        record.merge(objectives.evaluationMetrics(over: batches, statistics: stats)) { a, _ in a }
         return record
     }
 
-    func statistics(_ s: ObjectiveStatistics, split: String) -> [String: Any] {
-        var r: [String: Any] = ["step": state.step, "split": split, "mlm_loss": s.meanMLMLoss, "mlm_accuracy": s.mlmAccuracy]
-        if usesSentenceTask {
-            let name = objectives.sentenceTask ?? "sentence"
-            r["\(name)_loss"] = s.meanSentenceLoss
-            r["\(name)_accuracy"] = s.sentenceAccuracy
-            r["sentence_accuracy"] = s.sentenceAccuracy
-        }
-        if usesSBO {
-            r["sbo_loss"] = s.meanSBOLoss
-            r["sbo_accuracy"] = s.sboAccuracy
-        }
+    /// A metrics line: the step, the split, the optimised loss, every objective metric's mean and
+    /// the training compute so far.
+    func record(_ stats: ObjectiveStatistics, split: String) -> [String: Any] {
+        var r: [String: Any] = ["step": state.step, "split": split, "loss": stats.loss, "train_flops": state.trainFLOPs]
+        for (key, value) in stats.means { r[key] = value }
         return r
+    }
+}
+
+/// A training run that cannot go on.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case nonFiniteLoss(step: Int, loss: Double)
+
+    public var description: String {
+        switch self {
+        case .nonFiniteLoss(let step, let loss):
+            return "the loss became \(loss) at step \(step); the weights were not updated. Lower lr (or raise warmup_steps), keep clip_norm on, and --resume from the last checkpoint."
+        }
     }
 }

@@ -2,23 +2,36 @@ import ArgumentParser
 import Foundation
 import Training
 
-/// `pretrain report`: one Markdown table comparing pretraining runs — the recipe, steps, tokens/s
-/// and the held-out metrics of the first and last evaluation — and each run's plots refreshed.
+/// `pretrain report`: one Markdown table comparing pretraining runs — the recipe, steps, tokens/s,
+/// training FLOPs and every held-out accuracy their objectives logged (first → last evaluation),
+/// and each run's plots refreshed; `--plot` draws a held-out metric against training FLOPs.
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "A Markdown table of pretraining runs' held-out metrics (and their plots refreshed).")
 
     @Argument(help: "Run folders (written by `pretrain train`).") var runs: [String]
+    @Option(help: "Also write an SVG of this held-out metric against training FLOPs for every run.") var plot: String?
+    @Option(help: "The metric --plot draws.") var metric: String = "mlm_accuracy"
 
     func run() throws {
         try reportingErrors {
-            print("| run | recipe | model | steps | train tok/s | held-out MLM acc (first → last) | unigram baseline | perplexity | NSP/SOP acc | SBO acc |")
-            print("|---|---|---|---|---|---|---|---|---|---|")
-            for path in runs {
-                let folder = URL(fileURLWithPath: path)
-                let recipe = try Recipe.parse(Data(contentsOf: folder.appendingPathComponent("recipe.json")), source: path)
+            let folders = runs.map { URL(fileURLWithPath: $0) }
+            let loaded = try folders.map { folder -> (URL, Recipe, [[String: Any]]) in
+                let recipe = try Recipe.parse(Data(contentsOf: folder.appendingPathComponent("recipe.json")), source: folder.path)
                 let records = MetricsLog.read(folder.appendingPathComponent("metrics.jsonl"))
-                guard !records.isEmpty else { throw ValidationError("\(path) has no metrics.jsonl lines; is it a run folder?") }
+                guard !records.isEmpty else { throw ValidationError("\(folder.path) has no metrics.jsonl lines; is it a run folder?") }
+                return (folder, recipe, records)
+            }
+            // Columns: every held-out accuracy any run logged, then perplexity.
+            var accuracies = Set<String>()
+            for (_, _, records) in loaded {
+                for r in records where r["split"] as? String == "eval" { for key in r.keys where key.hasSuffix("_accuracy") { accuracies.insert(key) } }
+            }
+            let columns = accuracies.sorted()
+            print("| run | recipe | model | steps | train tok/s | train FLOPs | " + columns.map { "\($0) (first → last)" }.joined(separator: " | ")
+                  + " | perplexity |")
+            print("|" + [String](repeating: "---|", count: 7 + columns.count).joined())
+            for (folder, recipe, records) in loaded {
                 let evals = records.filter { $0["split"] as? String == "eval" }
                 let train = records.filter { $0["split"] as? String == "train" }
                 func value(_ r: [String: Any]?, _ key: String, _ format: String = "%.3f") -> String {
@@ -27,10 +40,16 @@ struct ReportCommand: ParsableCommand {
                 let speeds = train.dropFirst(min(2, max(0, train.count - 1))).compactMap { $0["tokens_per_s"] as? Double }
                 let speed = speeds.isEmpty ? "–" : String(format: "%.0f", speeds.reduce(0, +) / Double(speeds.count))
                 let steps = (train.last?["step"] as? Int).map(String.init) ?? "–"
-                print("| \(folder.lastPathComponent) | \(recipe.name) | \(recipe.model) | \(steps) | \(speed) | "
-                      + "\(value(evals.first, "mlm_accuracy")) → \(value(evals.last, "mlm_accuracy")) | \(value(evals.last, "unigram_baseline_accuracy")) | "
-                      + "\(value(evals.last, "perplexity", "%.1f")) | \(value(evals.last, "sentence_accuracy")) | \(value(evals.last, "sbo_accuracy")) |")
+                let flops = (records.last?["train_flops"] as? Double).map { String(format: "%.3g", $0) } ?? "–"
+                let cells = columns.map { key in
+                    evals.first?[key] == nil ? "–" : "\(value(evals.first, key)) → \(value(evals.last, key))"
+                }
+                print("| \(folder.lastPathComponent) | \(recipe.name) | \(recipe.model) | \(steps) | \(speed) | \(flops) | "
+                      + cells.joined(separator: " | ") + " | \(value(evals.last, "perplexity", "%.1f")) |")
                 try writeRunPlots(runFolder: folder)
+            }
+            if let plot {
+                try computeChart(runFolders: folders, metric: metric).svg().write(toFile: plot, atomically: true, encoding: .utf8)
             }
         }
     }

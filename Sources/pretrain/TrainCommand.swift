@@ -68,16 +68,17 @@ struct TrainCommand: ParsableCommand {
                                          corpus: .init(files: corpus, format: format, textField: textField),
                                          folder: URL(fileURLWithPath: out), resume: resume, report: report)
             let r = run.recipe
-            report("recipe \(r.name): \(r.family) \(r.model), objectives \(r.objectives.joined(separator: "+")), \(r.masking) masking (\(r.maskMode)), "
-                   + "format \(r.format), batch \(r.batchSize)×\(r.gradAccum), \(r.maxSteps) steps, \(run.trainer.objectives.parameterCount) parameters")
+            report("recipe \(r.name): \(r.family.rawValue) \(r.model), objectives \(r.objectives.map(\.rawValue).joined(separator: "+")), "
+                   + "\(r.masking.rawValue) masking (\(r.maskMode.rawValue)), format \(r.format.rawValue), batch \(r.batchSize)×\(r.gradAccum), "
+                   + "\(r.maxSteps) steps, \(run.trainer.objectives.parameterCount) parameters")
             try run.trainer.train()
-            let model = try run.export()
+            let folders = try run.export()
             if let last = MetricsLog.read(run.folder.appendingPathComponent("metrics.jsonl")).last(where: { $0["split"] as? String == "eval" }) {
-                report(String(format: "held-out: MLM loss %.3f, perplexity %.1f, accuracy %.3f (best constant guess %.3f)",
-                              last["mlm_loss"] as? Double ?? .nan, last["perplexity"] as? Double ?? .nan,
-                              last["mlm_accuracy"] as? Double ?? .nan, last["unigram_baseline_accuracy"] as? Double ?? .nan))
+                let shown = last.keys.filter { $0 != "step" && $0 != "split" && $0 != "train_flops" }.sorted()
+                    .compactMap { key in (last[key] as? Double).map { String(format: "%@ %.4g", key, $0) } }
+                report("held-out: " + shown.joined(separator: ", "))
             }
-            report("model: \(model.path)  plots: \(run.folder.appendingPathComponent("loss.svg").path), \(run.folder.appendingPathComponent("accuracy.svg").path)")
+            report("models: \(folders.map(\.path).joined(separator: ", "))  plots: \(run.folder.appendingPathComponent("loss.svg").path), \(run.folder.appendingPathComponent("accuracy.svg").path)")
         }
     }
 }

@@ -20,7 +20,8 @@ final class MLMStepGoldenTests: XCTestCase {
         let folder = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("mlm-step")
         let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: folder.appendingPathComponent("expected.json")))
         let model = try PretrainingModel.load(folder: folder)
-        let objectives = PretrainingObjectives(model: model, sentenceTask: "nsp", spanBoundary: false, seed: 0)
+        let objectives = try PretrainingObjectives(model: model, objectives: [try MaskedLanguageModeling(model: model),
+                                                                             try SentencePairPrediction(task: .nsp, model: model)])
 
         var items: [(instance: PretrainingInstance, masked: MaskedInstance)] = []
         for (row, ids) in expected.input_ids.enumerated() {
@@ -34,16 +35,17 @@ final class MLMStepGoldenTests: XCTestCase {
             items.append((instance, masked))
         }
         let batch = PretrainingBatch(items, length: expected.input_ids[0].count, padID: 0)
-        let normalizers = PretrainingObjectives.Normalizers(predictions: batch.predictionCount, sequences: batch.sentenceLabels.count)
+        let normalizers = objectives.normalizers(for: [batch])
         let optimizer = AdamW(parameters: objectives.parameters, eps: expected.eps, weightDecay: expected.weight_decay)
         let gradients = try SafeTensorsFile(contentsOf: folder.appendingPathComponent("gradients.safetensors"))
 
         for step in 0..<2 {
             let tape = Tape()
-            let (loss, stats) = try objectives.loss(batch, normalizers: normalizers, training: false, tape: tape)
+            let (loss, stats) = try objectives.loss(batch, normalizers: normalizers, training: false, tape: tape, random: RandomGenerator(seed: 0))
             XCTAssertEqual(Double(loss.value.scalar), expected.steps[step].loss, accuracy: 1e-5)
-            XCTAssertEqual(stats.meanMLMLoss, expected.steps[step].mlm, accuracy: 1e-5)
-            XCTAssertEqual(stats.meanSentenceLoss, expected.steps[step].nsp, accuracy: 1e-5)
+            XCTAssertEqual(stats.loss, expected.steps[step].loss, accuracy: 1e-5)
+            XCTAssertEqual(try XCTUnwrap(stats.mean("mlm_loss")), expected.steps[step].mlm, accuracy: 1e-5)
+            XCTAssertEqual(try XCTUnwrap(stats.mean("nsp_loss")), expected.steps[step].nsp, accuracy: 1e-5)
             try tape.backward(loss)
             if step == 0 {
                 XCTAssertEqual(Set(gradients.names), Set(objectives.parameters.map(\.name)))

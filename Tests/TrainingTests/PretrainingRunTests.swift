@@ -41,27 +41,46 @@ final class PretrainingRunTests: XCTestCase {
 
     func testEveryRecipeTrainsExportsAndResumes() throws {
         let text = try corpus()
-        for name in ["bert", "roberta", "albert", "spanbert"] {
+        for name in ["bert", "roberta", "albert", "spanbert", "electra"] {
             let recipe = try Recipe.load(recipes.appendingPathComponent("\(name).json").path, overrides: small)
             let out = folder()
             let run = try PretrainingRun(recipe: recipe, overrides: small, corpus: .init(files: [text.path]), folder: out, resume: false,
                                          report: { _ in })
             run.trainer.showsProgress = false
             try run.trainer.train()
-            let model = try run.export()
+            let exported = try run.export()
             let records = MetricsLog.read(out.appendingPathComponent("metrics.jsonl"))
             XCTAssertEqual(records.filter { $0["split"] as? String == "train" }.count, 4, name)
             let eval = records.filter { $0["split"] as? String == "eval" }
             XCTAssertEqual(eval.count, 2, name)
-            XCTAssertNotNil(eval.last?["mlm_accuracy"] as? Double, name)
-            if name == "bert" || name == "albert" { XCTAssertNotNil(eval.last?["sentence_accuracy"] as? Double, name) }
-            if name == "spanbert" { XCTAssertNotNil(eval.last?["sbo_accuracy"] as? Double, name) }
+            let metrics: [String: [String]] = [
+                "bert": ["mlm_accuracy", "nsp_accuracy", "perplexity"], "roberta": ["mlm_accuracy", "perplexity"],
+                "albert": ["mlm_accuracy", "sop_accuracy"], "spanbert": ["mlm_accuracy", "sbo_accuracy"],
+                "electra": ["generator_mlm_accuracy", "rtd_accuracy", "rtd_precision", "rtd_recall", "replaced_fraction", "rtd_baseline_accuracy"],
+            ]
+            for key in metrics[name] ?? [] { XCTAssertNotNil(eval.last?[key] as? Double, "\(name): \(key)") }
+            let flops = records.compactMap { $0["train_flops"] as? Double }
+            XCTAssertEqual(flops.count, records.count, "every line carries train_flops")
+            XCTAssertEqual(flops, flops.sorted(), "train_flops only grows")
+            XCTAssertGreaterThan(flops.last ?? 0, 0)
             for file in ["loss.svg", "accuracy.svg", "model/config.json", "model/model.safetensors", "model/tokenizer.json", "recipe.json"] {
                 XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(name): \(file)")
             }
-            let loaded = try PretrainingModel.load(folder: model)
-            XCTAssertEqual(loaded.config.family.rawValue, recipe.family, name)
-            XCTAssertEqual(loaded.config.vocabSize, run.tokenizer.vocabularySize, name)
+            XCTAssertEqual(exported.map(\.lastPathComponent), name == "electra" ? ["model", "generator"] : ["model"], name)
+            for folder in exported {
+                let loaded = try PretrainingModel.load(folder: folder)
+                XCTAssertEqual(loaded.config.family, recipe.family, name)
+                XCTAssertEqual(loaded.config.vocabSize, run.tokenizer.vocabularySize, name)
+                XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path), name)
+            }
+            if name == "electra" {
+                // The discriminator is an ElectraForPreTraining, the generator a smaller ElectraForMaskedLM sharing its embeddings.
+                let discriminator = try PretrainingModel.load(folder: exported[0]), generator = try PretrainingModel.load(folder: exported[1])
+                XCTAssertEqual(discriminator.architecture, "ElectraForPreTraining")
+                XCTAssertEqual(generator.architecture, "ElectraForMaskedLM")
+                XCTAssertEqual(generator.config.hiddenSize * 4, discriminator.config.hiddenSize)
+                XCTAssertEqual(generator.encoder.embeddings.words.weight.value.scalars, discriminator.encoder.embeddings.words.weight.value.scalars)
+            }
 
             if name == "roberta" {
                 // `--resume` with a larger max_steps continues the finished run from its checkpoint,

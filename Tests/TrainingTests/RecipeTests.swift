@@ -11,12 +11,12 @@ final class RecipeTests: XCTestCase {
         XCTAssertTrue(Set(["bert.json", "roberta.json", "albert.json", "spanbert.json"]).isSubset(of: Set(names)), "\(names)")
         func load(_ name: String) throws -> Recipe { try Recipe.load(recipes.appendingPathComponent(name + ".json").path) }
         let bert = try load("bert"), roberta = try load("roberta"), albert = try load("albert"), spanbert = try load("spanbert")
-        XCTAssertEqual(bert.objectives, ["mlm", "nsp"]); XCTAssertEqual(bert.maskMode, "static"); XCTAssertEqual(bert.tokenizer, "wordpiece")
-        XCTAssertEqual(roberta.objectives, ["mlm"]); XCTAssertEqual(roberta.maskMode, "dynamic"); XCTAssertEqual(roberta.format, "full_sentences")
+        XCTAssertEqual(bert.objectives, [.mlm, .nsp]); XCTAssertEqual(bert.maskMode, .static); XCTAssertEqual(bert.tokenizer, "wordpiece")
+        XCTAssertEqual(roberta.objectives, [.mlm]); XCTAssertEqual(roberta.maskMode, .dynamic); XCTAssertEqual(roberta.format, .fullSentences)
         XCTAssertEqual(roberta.beta2, 0.98); XCTAssertEqual(roberta.tokenizer, "bpe"); XCTAssertGreaterThan(roberta.gradAccum, 1)
-        XCTAssertEqual(albert.embeddingSize, 128); XCTAssertEqual(albert.sharing, "all"); XCTAssertEqual(albert.objectives, ["mlm", "sop"])
-        XCTAssertEqual(albert.masking, "ngram"); XCTAssertEqual(albert.optimizer, "lamb"); XCTAssertEqual(albert.tokenizer, "unigram")
-        XCTAssertEqual(spanbert.objectives, ["mlm", "sbo"]); XCTAssertEqual(spanbert.masking, "span"); XCTAssertEqual(spanbert.format, "single_segment")
+        XCTAssertEqual(albert.embeddingSize, 128); XCTAssertEqual(albert.sharing, .all); XCTAssertEqual(albert.objectives, [.mlm, .sop])
+        XCTAssertEqual(albert.masking, .ngram); XCTAssertEqual(albert.optimizer, .lamb); XCTAssertEqual(albert.tokenizer, "unigram")
+        XCTAssertEqual(spanbert.objectives, [.mlm, .sbo]); XCTAssertEqual(spanbert.masking, .span); XCTAssertEqual(spanbert.format, .singleSegment)
 
         let albertModel = try albert.encoderConfiguration(vocabSize: 8000, padID: 0)
         XCTAssertEqual(albertModel.embeddingSize, 128); XCTAssertEqual(albertModel.sharing, .all); XCTAssertEqual(albertModel.hiddenDropout, 0)
@@ -33,6 +33,11 @@ final class RecipeTests: XCTestCase {
         XCTAssertThrowsError(try Recipe.load(path, overrides: ["max_steps"])) { XCTAssertTrue("\($0)".contains("key=value")) }
         XCTAssertThrowsError(try Recipe.load(path, overrides: ["max_steps=many"])) { XCTAssertTrue("\($0)".contains("max_steps"), "\($0)") }
         XCTAssertThrowsError(try Recipe.load(path, overrides: ["objectives=mlm,nsp"])) { XCTAssertTrue("\($0)".contains("segment_pair"), "\($0)") }
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["format=full_sentence"])) {
+            XCTAssertTrue("\($0)".contains("format must be one of segment_pair, sentence_pair, full_sentences"), "\($0)")
+        }
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["objectives=mlm,rtd"])) { XCTAssertTrue("\($0)".contains("rtd"), "\($0)") }
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["objectives=rtd"])) { XCTAssertTrue("\($0)".contains("family electra"), "\($0)") }
         XCTAssertThrowsError(try Recipe.load("no-such-recipe")) { XCTAssertTrue("\($0)".contains("no recipe 'no-such-recipe'")) }
         // The printed configuration reads back to the same recipe.
         XCTAssertEqual(try Recipe.parse(Data(r.json().utf8), source: "show"), r)

@@ -40,7 +40,10 @@ final class TrainerTests: XCTestCase {
         var config = Self.config
         (config.hiddenDropout, config.attentionDropout) = (dropout, dropout)
         let model = try PretrainingModel(config: config, heads: nsp ? [.maskedLM, .sentencePair] : [.maskedLM], seed: recipe.seed)
-        let objectives = PretrainingObjectives(model: model, sentenceTask: nsp ? "nsp" : nil, spanBoundary: sbo, seed: recipe.seed)
+        var parts: [PretrainingObjective] = [try MaskedLanguageModeling(model: model)]
+        if nsp { parts.append(try SentencePairPrediction(task: .nsp, model: model)) }
+        if sbo { parts.append(SpanBoundaryObjective(model: model, seed: recipe.seed)) }
+        let objectives = try PretrainingObjectives(model: model, objectives: parts)
         let trainer = Trainer(recipe: recipe, objectives: objectives,
                               stream: SyntheticStream(vocab: 60, length: recipe.seqLen, perEpoch: 11, seed: 7),
                               heldout: SyntheticStream(vocab: 60, length: recipe.seqLen, perEpoch: 6, seed: 8),

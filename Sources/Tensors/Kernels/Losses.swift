@@ -65,10 +65,17 @@ public enum LossKernels {
     /// ∂loss/∂logits = scale·(softmax − onehot) and adds Σ_rows of it to `biasGradient` (V).
     /// The (M,V) logits are thus read and written once instead of being copied for the bias,
     /// exponentiated into a second buffer and summed over rows for the bias gradient.
+    ///
+    /// With `sampling`, each kept row also draws one class from softmax(logits/temperature) with
+    /// its uniform u ∈ [0, 1) (`samples`, −1 for ignored rows): the first class whose cumulative
+    /// probability exceeds u — an exact categorical draw (ELECTRA's generator samples; the
+    /// reference's Gumbel-max draws from the same distribution). At temperature 1 it scans the
+    /// exponentials the loss computes anyway, while the row is still in cache.
     public static func biasCrossEntropyInPlace(
         _ logits: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, targets: UnsafePointer<Int32>,
         rows m: Int, classes v: Int, predictions: UnsafeMutablePointer<Int32>,
-        gradientScale: Float?, biasGradient: UnsafeMutablePointer<Float>?
+        gradientScale: Float?, biasGradient: UnsafeMutablePointer<Float>?,
+        sampling: (uniforms: UnsafePointer<Float>, temperature: Float, samples: UnsafeMutablePointer<Int32>)? = nil
     ) -> Double {
         let losses = UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))
         defer { losses.deallocate() }
@@ -86,14 +93,21 @@ public enum LossKernels {
                     if t == ignoreIndex {
                         losses[r] = 0
                         predictions[r] = -1
+                        sampling?.samples[r] = -1
                         if gradientScale != nil { row.update(repeating: 0, count: v) }
                         continue
                     }
                     let mx = bias.map { addingBiasReturningMax(row, $0, v) } ?? SoftmaxKernel.rowMax(row, v)
                     predictions[r] = Int32(SoftmaxKernel.firstIndex(of: mx, row, v))
+                    if let sampling, sampling.temperature != 1 {
+                        sampling.samples[r] = Int32(temperedSample(row, v, shift: mx, temperature: sampling.temperature, uniform: sampling.uniforms[r]))
+                    }
                     let target = row[Int(t)]
                     // The row is ours to overwrite: exponentials in place, then the gradient.
                     let total = SoftmaxKernel.expShifted(row, row, v, shift: mx)
+                    if let sampling, sampling.temperature == 1 {
+                        sampling.samples[r] = Int32(cumulativeIndex(row, v, exceeding: Double(sampling.uniforms[r]) * total))
+                    }
                     losses[r] = Double(mx) + log(total) - Double(target)
                     guard let scale = gradientScale else { continue }
                     let k = V(repeating: scale / Float(total))
@@ -127,6 +141,38 @@ public enum LossKernels {
         var sum = 0.0
         for r in 0..<m { sum += losses[r] }
         return sum
+    }
+
+    /// The first j with Σ_{i≤j} weights[i] > goal (weights ≥ 0), eight at a time until the block
+    /// that crosses; the last positive weight when rounding leaves the total at or below `goal`.
+    @inline(__always)
+    static func cumulativeIndex(_ weights: UnsafePointer<Float>, _ c: Int, exceeding goal: Double) -> Int {
+        var sum = 0.0
+        var j = 0
+        while j + VectorMath.width <= c {
+            let block = Double(VectorMath.load(weights + j).sum())
+            if sum + block > goal { break }
+            sum += block
+            j += VectorMath.width
+        }
+        while j < c {
+            sum += Double(weights[j])
+            if sum > goal { return j }
+            j += 1
+        }
+        var last = c - 1
+        while last > 0 && weights[last] <= 0 { last -= 1 }
+        return last
+    }
+
+    /// A draw from softmax(logits/temperature) with uniform `u`, leaving `logits` as they are.
+    static func temperedSample(_ logits: UnsafePointer<Float>, _ c: Int, shift: Float, temperature: Float, uniform u: Float) -> Int {
+        let scaled = UnsafeMutablePointer<Float>.allocate(capacity: c)
+        defer { scaled.deallocate() }
+        let k = 1 / temperature
+        for j in 0..<c { scaled[j] = (logits[j] - shift) * k }
+        let total = SoftmaxKernel.expShifted(scaled, scaled, c, shift: 0)
+        return cumulativeIndex(scaled, c, exceeding: Double(u) * total)
     }
 
     /// row += bias; returns the row's maximum (one pass).

@@ -51,3 +51,41 @@ public final class SpanBoundaryHead: Module {
         return tape.linear(y, weight: tape.parameter(decoderWeight), bias: tape.parameter(bias))
     }
 }
+
+/// SpanBERT's span-boundary objective (Joshi et al. 2020, §3.2) beside MLM: every masked token
+/// of a span predicted by ``SpanBoundaryHead`` from the encoder outputs at the span's boundaries,
+/// mean cross-entropy over the predictions of the accumulated batch. Metrics `sbo_loss`,
+/// `sbo_accuracy`.
+public final class SpanBoundaryObjective: PretrainingObjective {
+    public let head: SpanBoundaryHead
+    public let name = ObjectiveKind.sbo.rawValue
+
+    public init(model: PretrainingModel, seed: UInt64) {
+        var rng = RandomGenerator(seed: seed, stream: [0x5b0])
+        head = SpanBoundaryHead(config: model.config, tiedTo: model.encoder.embeddings.words, rng: &rng)
+    }
+
+    public var parameters: [Parameter] { head.parameters }
+
+    public func rowsRead(in batch: PretrainingBatch) -> [Int32] { batch.spanLeft + batch.spanRight }
+
+    public func normalizerCounts(in batch: PretrainingBatch) -> [Int] { [batch.predictionCount] }
+
+    public func loss(_ pass: ForwardPass, normalizers: [Int], statistics: inout ObjectiveStatistics) throws -> Variable? {
+        let batch = pass.batch
+        guard !batch.spanLeft.isEmpty else { return nil }
+        let out = try pass.encoderOutput()
+        let m = Float(max(1, normalizers[0]))
+        let logits = try head(out.hidden, left: out.rows(at: batch.spanLeft), right: out.rows(at: batch.spanRight),
+                              offsets: batch.spanOffsets, tape: pass.tape)
+        let loss = pass.tape.crossEntropy(logits, targets: batch.labels, normalizer: m)
+        statistics.add("sbo_loss", Double(loss.value.scalar) * Double(m), over: batch.predictionCount)
+        statistics.add("sbo_accuracy", Double(correctCount(logits.value, batch.labels)), over: batch.predictionCount)
+        return loss
+    }
+
+    public func forwardFLOPs(of batch: PretrainingBatch) -> Double {
+        let products = head.dense1.weight.value.count + head.dense2.weight.value.count + head.decoderWeight.value.count
+        return Double(batch.predictionCount) * 2 * Double(products)
+    }
+}
