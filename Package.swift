@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "PretrainingData", dependencies: ["Tokenizers", "Tensors"], swiftSettings: optimizedSwift),
         .target(name: "Tasks", dependencies: ["Tokenizers"], swiftSettings: optimizedSwift),
         // Layer 6: objectives, the trainer, checkpoints and recipes.
-        .target(name: "Training", dependencies: ["Models", "Optimizers", "PretrainingData", "Tokenizers"], swiftSettings: optimizedSwift),
+        .target(name: "Training", dependencies: ["Models", "Optimizers", "PretrainingData", "SafeTensors", "Tokenizers"], swiftSettings: optimizedSwift),
         .target(name: "FineTuning", dependencies: ["Models", "Tasks", "Training", "Tokenizers"], swiftSettings: optimizedSwift),
         // Formats, independent of everything numeric.
         .target(name: "Tokenizers", swiftSettings: optimizedSwift),

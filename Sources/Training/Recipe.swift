@@ -76,6 +76,8 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var maxSteps: Int = 1000
     /// Stop (with a checkpoint and the export) after this many minutes; 0 = no limit.
     public var timeLimitMinutes: Double = 0
+    /// Stop once `train_flops` reaches this budget (runs compared at equal compute); 0 = no limit.
+    public var maxTrainFLOPs: Double = 0
 
     // Bookkeeping
     public var seed: UInt64 = 42
@@ -98,7 +100,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         case maskProb = "mask_prob", maxPredictions = "max_predictions", seqLen = "seq_len", shortSeqProb = "short_seq_prob"
         case heldoutFraction = "heldout_fraction", weightDecay = "weight_decay", warmupSteps = "warmup_steps"
         case maskRatio = "mask_ratio", randomRatio = "random_ratio", generatorSize = "generator_size", discWeight = "disc_weight"
-        case temperature, biasCorrection = "bias_correction"
+        case temperature, biasCorrection = "bias_correction", maxTrainFLOPs = "max_train_flops"
         case clipNorm = "clip_norm", batchSize = "batch_size", gradAccum = "grad_accum", maxSteps = "max_steps"
         case timeLimitMinutes = "time_limit_minutes", logEvery = "log_every", evalEvery = "eval_every"
         case evalBatches = "eval_batches", checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints"
@@ -131,6 +133,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         try read(.keepCheckpoints, &keepCheckpoints); try read(.threads, &threads)
         try read(.maskRatio, &maskRatio); try read(.randomRatio, &randomRatio); try read(.generatorSize, &generatorSize)
         try read(.discWeight, &discWeight); try read(.temperature, &temperature); try read(.biasCorrection, &biasCorrection)
+        try read(.maxTrainFLOPs, &maxTrainFLOPs)
     }
 
     /// Every key a recipe file or `--set` accepts.

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import SafeTensors
 
 /// ELECTRA (Clark et al. 2020; google-research/electra `run_pretraining.py`): a small generator
 /// trained with MLM fills the masked positions with samples from its softmax, and the
@@ -43,6 +44,27 @@ public final class ReplacedTokenDetection: PretrainingObjective {
                                              seed: seed &+ 1, sharedEmbeddings: discriminator.encoder.embeddings)
         try self.init(discriminator: discriminator, generator: generator, discriminatorWeight: discriminatorWeight,
                       temperature: temperature)
+    }
+
+    /// A discriminator and a generator from Hugging Face folders (`ElectraForPreTraining`,
+    /// `ElectraForMaskedLM`, e.g. google/electra-small-discriminator and -generator) to continue
+    /// pretraining: the generator is rebuilt on the discriminator's embedding module, and its
+    /// own tensors are loaded strictly from its folder.
+    public static func load(discriminator discriminatorFolder: URL, generator generatorFolder: URL, discriminatorWeight: Double = 50,
+                            temperature: Float = 1) throws -> ReplacedTokenDetection {
+        let discriminator = try PretrainingModel.load(folder: discriminatorFolder, heads: [.replacedToken])
+        let weightsURL = generatorFolder.appendingPathComponent("model.safetensors")
+        let file = try ConfigFile.load(from: generatorFolder.appendingPathComponent("config.json"))
+        let generator = try PretrainingModel(config: file.encoder, heads: [.maskedLM], sharedEmbeddings: discriminator.encoder.embeddings)
+        let own = generator.parameters.filter { p in !discriminator.parameters.contains { $0 === p } }
+        let report = try Checkpoint.load(own, family: .electra, from: SafeTensorsFile(contentsOf: weightsURL), file: weightsURL.path, strict: false)
+        // The file's own copy of the shared embeddings is the one tensor set not loaded.
+        let unexpected = report.unexpected.filter { !$0.hasPrefix("electra.embeddings.") }
+        guard report.missing.isEmpty && unexpected.isEmpty else {
+            throw ModelError.missingAndUnexpectedKeys(missing: report.missing, unexpected: unexpected, file: weightsURL.path)
+        }
+        return try ReplacedTokenDetection(discriminator: discriminator, generator: generator,
+                                          discriminatorWeight: discriminatorWeight, temperature: temperature)
     }
 
     /// Two existing networks; `generator` must read `discriminator`'s embedding module. The

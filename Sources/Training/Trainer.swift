@@ -76,7 +76,7 @@ public final class Trainer {
         report("resumed at step \(state.step) from \(store.checkpoints().first { $0.step == state.step }?.url.path ?? "?")")
     }
 
-    /// Trains to `max_steps` (or the time limit), then writes a final evaluation (unless
+    /// Trains to `max_steps` (or the time limit, or the FLOPs budget), then writes a final evaluation (unless
     /// `eval_every` is 0) and checkpoint.
     public func train() throws {
         let log = try MetricsLog(url: runFolder.appendingPathComponent("metrics.jsonl"), resumedStep: state.step)
@@ -84,7 +84,8 @@ public final class Trainer {
         var progress = ProgressLine()
         var window = (seconds: 0.0, tokens: 0, positions: 0)
         let deadline = recipe.timeLimitMinutes > 0 ? recipe.timeLimitMinutes * 60 : .infinity
-        while state.step < recipe.maxSteps && state.elapsedSeconds < deadline {
+        let budget = recipe.maxTrainFLOPs > 0 ? recipe.maxTrainFLOPs : .infinity
+        while state.step < recipe.maxSteps && state.elapsedSeconds < deadline && state.trainFLOPs < budget {
             let start = DispatchTime.now().uptimeNanoseconds
             var batches: [PretrainingBatch] = []
             for _ in 0..<recipe.gradAccum {
