@@ -108,7 +108,7 @@ public final class ForwardPass {
     public let batch: PretrainingBatch
     public let tape: Tape
     public let training: Bool
-    /// Draws an objective makes besides dropout (ELECTRA's samples), seeded per micro-batch.
+    /// Draws an objective makes besides dropout (ELECTRA's samples), one stream per step.
     public var random: RandomGenerator
     let model: PretrainingModel?
     let rowsRead: [Int32]?
@@ -171,8 +171,12 @@ public final class PretrainingObjectives: Module {
     }
 
     /// One micro-batch: the sum of every objective's loss (to differentiate) and the statistics.
+    ///
+    /// `random` is the stream of the objectives' own draws, continued from micro-batch to
+    /// micro-batch of one step: drawing row by row, k accumulated micro-batches draw what one
+    /// k-times-larger batch would.
     public func loss(_ batch: PretrainingBatch, normalizers: [[Int]], training: Bool, tape: Tape,
-                     random: RandomGenerator) throws -> (Variable, ObjectiveStatistics) {
+                     random: inout RandomGenerator) throws -> (Variable, ObjectiveStatistics) {
         // The last layer computes only the rows some objective reads.
         let rows = objectives.flatMap { $0.rowsRead(in: batch) }
         let pass = ForwardPass(batch: batch, tape: tape, training: training, random: random, model: model, rowsRead: rows.isEmpty ? nil : rows)
@@ -183,6 +187,7 @@ public final class PretrainingObjectives: Module {
             stats.loss += Double(loss.value.scalar)
             total = total.map { tape.add($0, loss) } ?? loss
         }
+        random = pass.random
         guard let total else { throw ModelError.invalidConfiguration("no objective had anything to predict in this batch") }
         stats.tokens = batch.tokenCount
         stats.positions = batch.input.batch * batch.input.length

@@ -111,7 +111,9 @@ public final class ReplacedTokenDetection: PretrainingObjective {
         }
         // Generator: MLM at the masked rows, drawing a replacement for each in the same pass.
         let g = try generator.encoder(batch.input, training: pass.training, tape: tape, readingOnly: batch.positions)
-        let uniforms = (0..<batch.labels.count).map { _ in Float(pass.random.uniformDouble()) }
+        // One draw per real prediction, in row order (the padding rows get none).
+        var uniforms = [Float](repeating: 0, count: batch.labels.count)
+        for k in 0..<batch.predictionCount { uniforms[k] = Float(pass.random.uniformDouble()) }
         let (mlm, guesses, drawn) = try lmHead.lossSampling(g.hidden, positions: g.rows(at: batch.positions), targets: batch.labels,
                                                             normalizer: Float(predictions), uniforms: uniforms,
                                                             temperature: temperature, tape: tape)

@@ -93,12 +93,12 @@ public final class Trainer {
             }
             let normalizers = objectives.normalizers(for: batches)
             var stats = ObjectiveStatistics()
+            // The objectives' draws: one stream through the step's micro-batches, keyed by the step
+            // (not by how many micro-batches came before), so accumulation draws what one batch would.
+            var draws = RandomGenerator(seed: recipe.seed, stream: [0x0b1, UInt64(state.step)])
             for batch in batches {
-                // One seed per micro-batch: dropout's, and a stream of its own for the objectives' draws.
-                let seed = state.random.next()
-                let tape = Tape(seed: seed)
-                let (loss, s) = try objectives.loss(batch, normalizers: normalizers, training: true, tape: tape,
-                                                    random: RandomGenerator(seed: seed, stream: [0x0b1]))
+                let tape = Tape(seed: state.random.next())  // dropout's seed, per micro-batch
+                let (loss, s) = try objectives.loss(batch, normalizers: normalizers, training: true, tape: tape, random: &draws)
                 try tape.backward(loss)
                 stats.merge(s)
             }
@@ -159,10 +159,9 @@ public final class Trainer {
         }
         let normalizers = objectives.normalizers(for: batches)
         var stats = ObjectiveStatistics()
-        for (index, batch) in batches.enumerated() {
-            let tape = Tape(recording: false)
-            let random = RandomGenerator(seed: recipe.seed, stream: [0xe7a1, UInt64(index)])
-            stats.merge(try objectives.loss(batch, normalizers: normalizers, training: false, tape: tape, random: random).1)
+        var draws = RandomGenerator(seed: recipe.seed, stream: [0xe7a1])
+        for batch in batches {
+            stats.merge(try objectives.loss(batch, normalizers: normalizers, training: false, tape: Tape(recording: false), random: &draws).1)
         }
         var record = self.record(stats, split: "eval")
         record.merge(objectives.evaluationMetrics(over: batches, statistics: stats)) { a, _ in a }

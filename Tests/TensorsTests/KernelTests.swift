@@ -190,3 +190,55 @@ final class KernelTests: XCTestCase {
         }
     }
 }
+
+final class SamplingKernelTests: XCTestCase {
+    /// The fused decoder's draws follow softmax(logits/T): empirical frequencies over 40k rows of
+    /// the same logits against the exact probabilities, at T = 1 (the exponentials the loss
+    /// computes) and T = 0.5 (a pass of its own); ignored rows draw −1; the loss is unchanged.
+    func testFusedDrawsFollowTheTemperedSoftmax() {
+        let v = 13, m = 40_000
+        let logits: [Float] = (0..<v).map { Float(sin(Double($0) * 1.7)) * 2 }
+        for temperature: Float in [1, 0.5] {
+            var rows = [Float](repeating: 0, count: m * v)
+            for r in 0..<m { for j in 0..<v { rows[r * v + j] = logits[j] } }
+            var rng = RandomGenerator(seed: 7)
+            let uniforms = (0..<m).map { _ in Float(rng.uniformDouble()) }
+            var targets = [Int32](repeating: 3, count: m)
+            targets[5] = LossKernels.ignoreIndex
+            var predictions = [Int32](repeating: 0, count: m), samples = [Int32](repeating: 0, count: m)
+            var plain = rows, plainPredictions = predictions
+            let loss = rows.withUnsafeMutableBufferPointer { x in
+                uniforms.withUnsafeBufferPointer { u in
+                    samples.withUnsafeMutableBufferPointer { s in
+                        LossKernels.biasCrossEntropyInPlace(x.baseAddress!, bias: nil, targets: targets, rows: m, classes: v,
+                                                            predictions: &predictions, gradientScale: nil, biasGradient: nil,
+                                                            sampling: (u.baseAddress!, temperature, s.baseAddress!))
+                    }
+                }
+            }
+            let reference = LossKernels.biasCrossEntropyInPlace(&plain, bias: nil, targets: targets, rows: m, classes: v,
+                                                                predictions: &plainPredictions, gradientScale: nil, biasGradient: nil)
+            XCTAssertEqual(loss, reference, "sampling leaves the loss as it is")
+            XCTAssertEqual(samples[5], -1)
+            let z = logits.map { exp(Double($0 / temperature)) }.reduce(0, +)
+            var counts = [Int](repeating: 0, count: v)
+            for (r, s) in samples.enumerated() where r != 5 { counts[Int(s)] += 1 }
+            for j in 0..<v {
+                let p = exp(Double(logits[j] / temperature)) / z
+                let sd = (p * (1 - p) / Double(m - 1)).squareRoot()
+                XCTAssertEqual(Double(counts[j]) / Double(m - 1), p, accuracy: 5 * sd + 1e-4, "T \(temperature), class \(j)")
+            }
+        }
+    }
+
+    /// The first index whose running sum passes the goal, also across the eight-wide blocks and
+    /// when rounding leaves the goal at the total (the last positive weight).
+    func testCumulativeIndexFindsTheCrossing() {
+        let w: [Float] = [0.5, 0, 0, 0.25, 1, 1, 1, 1, 1, 1, 2, 0, 0]
+        XCTAssertEqual(LossKernels.cumulativeIndex(w, w.count, exceeding: 0), 0)
+        XCTAssertEqual(LossKernels.cumulativeIndex(w, w.count, exceeding: 0.6), 3)
+        XCTAssertEqual(LossKernels.cumulativeIndex(w, w.count, exceeding: 6.7), 9)
+        XCTAssertEqual(LossKernels.cumulativeIndex(w, w.count, exceeding: 7.0), 10)
+        XCTAssertEqual(LossKernels.cumulativeIndex(w, w.count, exceeding: 9.75), 10)
+    }
+}
