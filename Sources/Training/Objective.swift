@@ -45,6 +45,14 @@ extension PretrainingObjective {
     public func evaluationMetrics(over batches: [PretrainingBatch], statistics: ObjectiveStatistics) -> [String: Double] { [:] }
 }
 
+/// Where a training step's time went (`pretrain bench train --profile`).
+public struct StepProfile: Sendable {
+    public var forwardSeconds = 0.0, backwardSeconds = 0.0
+    /// Seconds per backward rule, by op name (``Tape/backwardProfile``).
+    public var backwardRules: [String: Double] = [:]
+    public init() {}
+}
+
 /// A network of a run written as a Hugging Face model folder `RUN_DIR/<folder>/`.
 public struct ModelExport {
     public let folder: String
@@ -193,6 +201,33 @@ public final class PretrainingObjectives: Module {
         stats.positions = batch.input.batch * batch.input.length
         stats.forwardFLOPs = forwardFLOPs(of: batch)
         return (total, stats)
+    }
+
+    /// Forward and backward of one accumulated batch: each micro-batch's loss (normalised over
+    /// all of them) differentiated into the parameters' gradients. `dropoutSeed` gives each
+    /// micro-batch's tape its seed; `draws` continues through the micro-batches (see
+    /// ``loss(_:normalizers:training:tape:random:)``). The one training step of `Trainer` and
+    /// `pretrain bench train`; with `profile`, the time of forward (with the losses) and backward,
+    /// and of each backward rule, is added to it.
+    public func accumulateGradients(_ batches: [PretrainingBatch], dropoutSeed: () -> UInt64, draws: inout RandomGenerator,
+                                    profile: inout StepProfile?) throws -> ObjectiveStatistics {
+        let normalizers = normalizers(for: batches)
+        var stats = ObjectiveStatistics()
+        for batch in batches {
+            let tape = Tape(seed: dropoutSeed())
+            if profile != nil { tape.backwardProfile = [:] }
+            let start = DispatchTime.now().uptimeNanoseconds
+            let (loss, s) = try self.loss(batch, normalizers: normalizers, training: true, tape: tape, random: &draws)
+            let forwardDone = DispatchTime.now().uptimeNanoseconds
+            try tape.backward(loss)
+            if profile != nil {
+                profile?.forwardSeconds += Double(forwardDone - start) / 1e9
+                profile?.backwardSeconds += Double(DispatchTime.now().uptimeNanoseconds - forwardDone) / 1e9
+                profile?.backwardRules.merge(tape.backwardProfile ?? [:], uniquingKeysWith: +)
+            }
+            stats.merge(s)
+        }
+        return stats
     }
 
     /// Forward FLOPs of one micro-batch: the shared encoder and every objective's own part.

@@ -91,17 +91,11 @@ public final class Trainer {
             for _ in 0..<recipe.gradAccum {
                 batches.append(try stream.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &state.data))
             }
-            let normalizers = objectives.normalizers(for: batches)
-            var stats = ObjectiveStatistics()
             // The objectives' draws: one stream through the step's micro-batches, keyed by the step
             // (not by how many micro-batches came before), so accumulation draws what one batch would.
             var draws = RandomGenerator(seed: recipe.seed, stream: [0x0b1, UInt64(state.step)])
-            for batch in batches {
-                let tape = Tape(seed: state.random.next())  // dropout's seed, per micro-batch
-                let (loss, s) = try objectives.loss(batch, normalizers: normalizers, training: true, tape: tape, random: &draws)
-                try tape.backward(loss)
-                stats.merge(s)
-            }
+            var noProfile: StepProfile?
+            let stats = try objectives.accumulateGradients(batches, dropoutSeed: { state.random.next() }, draws: &draws, profile: &noProfile)
             guard stats.loss.isFinite else { throw TrainingError.nonFiniteLoss(step: state.step + 1, loss: stats.loss) }
             let gradNorm = clipGradientNorm(parameters, maxNorm: recipe.clipNorm > 0 ? recipe.clipNorm : .infinity)
             let lr = schedule.rate(at: state.step)

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import BLAS
 import Models
+import PretrainingData
+import Training
 
 /// The benchmark configurations of the model issue: BERT-shaped, vocab 30522, seq 128.
 enum BenchPreset: String, ExpressibleByArgument, CaseIterable {
@@ -102,49 +104,84 @@ func trainingStepFLOPs(_ c: EncoderConfiguration, batch: Int, length: Int, maske
     return 3 * (dense + attention + head)
 }
 
-/// `pretrain bench train`: the MLM training step of the model issue — embeddings, encoder, MLM
-/// head on the 15% masked rows only, cross-entropy, backward, AdamW — with dropout 0.1.
+/// The objectives `bench train` can time.
+enum BenchObjective: String, ExpressibleByArgument, CaseIterable {
+    /// MLM on the 15 % masked rows (the model issue's step).
+    case mlm
+    /// ELECTRA: a generator 1/4 of the model's width (MLM + sampled replacements) and the model as
+    /// discriminator (replaced-token detection on every token).
+    case rtd
+}
+
+/// `pretrain bench train`: one training step of `pretrain train` — the trainer's own step
+/// (``PretrainingObjectives/accumulateGradients(_:dropoutSeed:draws:profile:)``) and AdamW — on
+/// random token ids with 15 % masked, dropout 0.1: MLM (embeddings, encoder, MLM head on the
+/// masked rows, cross-entropy) or ELECTRA's generator + discriminator.
 struct TrainBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Tokens/s, GFLOP/s and peak memory of an MLM training step.")
+        commandName: "train", abstract: "Tokens/s, GFLOP/s and peak memory of a pretraining step (MLM or ELECTRA).")
 
     @OptionGroup var options: ModelBenchOptions
 
-    @Flag(help: "Also report milliseconds per step in forward, loss, backward and optimizer, and per backward rule.")
+    @Option(help: "mlm (the model issue's step) or rtd (ELECTRA: the config is the discriminator, the generator 1/4 of its width).")
+    var objective: BenchObjective = .mlm
+
+    @Flag(help: "Also report milliseconds per step in forward (with the losses), backward and optimizer, and per backward rule.")
     var profile = false
 
     func run() throws {
         Threading.configure(threads: options.threads ?? Threading.coreCount)
-        let config = options.modelConfig
-        let model = try PretrainingModel(config: config, heads: [.maskedLM], seed: 1)
-        let optimizer = AdamW(parameters: model.parameters, weightDecay: 0.01)
+        var config = options.modelConfig
+        let objectives: PretrainingObjectives
+        switch objective {
+        case .mlm:
+            let model = try PretrainingModel(config: config, heads: [.maskedLM], seed: 1)
+            objectives = try PretrainingObjectives(model: model, objectives: [try MaskedLanguageModeling(model: model)])
+        case .rtd:
+            (config.family, config.pooler) = (.electra, false)
+            objectives = try PretrainingObjectives(model: nil, objectives: [try ReplacedTokenDetection(config: config, seed: 1)])
+        }
+        let optimizer = AdamW(parameters: objectives.parameters, weightDecay: 0.01)
         optimizer.clearsGradients = true
-        let (input, positions, labels) = options.makeBatch(vocab: config.vocabSize, seed: 2)
-        var lastLoss: Float = 0
-        var phases = PhaseTimer(enabled: profile), rules: [String: Double] = [:]
+        let batch = options.makeTrainingBatch(vocab: config.vocabSize, seed: 2)
+        var last = ObjectiveStatistics()
+        var stepProfile: StepProfile?, optimizerSeconds = 0.0
         func step(_ index: Int) throws {
-            if index == 2 { (phases.seconds, rules) = ([:], [:]) }  // keep the timed steps only
-            let tape = Tape(seed: UInt64(index))
-            if profile { tape.backwardProfile = [:] }
-            let out = try phases.measure("forward") { try model.encoder(input, training: true, tape: tape, readingOnly: positions) }
-            let (loss, _) = try phases.measure("loss") {
-                try model.maskedLM!.loss(out.hidden, positions: out.rows(at: positions), targets: labels, tape: tape)
-            }
-            lastLoss = loss.value.scalar
-            try phases.measure("backward") { try tape.backward(loss) }
-            phases.measure("optimizer") { optimizer.step(lr: 1e-4) }
-            rules.merge(tape.backwardProfile ?? [:], uniquingKeysWith: +)
+            if index == 2 && profile { (stepProfile, optimizerSeconds) = (StepProfile(), 0) }  // keep the timed steps only
+            var draws = RandomGenerator(seed: 3, stream: [UInt64(index)])
+            last = try objectives.accumulateGradients([batch], dropoutSeed: { UInt64(index) }, draws: &draws, profile: &stepProfile)
+            let start = DispatchTime.now().uptimeNanoseconds
+            optimizer.step(lr: 1e-4)
+            optimizerSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         let seconds = try options.secondsPerStep(step)
-        var result = options.report(seconds: seconds, flops: trainingStepFLOPs(
-            config, batch: options.batch, length: options.sequenceLength, maskedRows: positions.count))
-        result["loss"] = Double(lastLoss)
-        if profile {
-            let perStepMilliseconds = { (d: [String: Double]) in d.mapValues { $0 * 1e3 / Double(options.steps) } }
-            result["phase_ms"] = perStepMilliseconds(phases.seconds)
-            result["backward_rule_ms"] = perStepMilliseconds(rules)
+        var result = options.report(seconds: seconds, flops: 3 * objectives.forwardFLOPs(of: batch))
+        result["objective"] = objective.rawValue
+        result["loss"] = last.loss
+        if let stepProfile {
+            let perStep = { (s: Double) in s * 1e3 / Double(options.steps) }
+            result["phase_ms"] = ["forward": perStep(stepProfile.forwardSeconds), "backward": perStep(stepProfile.backwardSeconds),
+                                  "optimizer": perStep(optimizerSeconds)]
+            result["backward_rule_ms"] = stepProfile.backwardRules.mapValues(perStep)
         }
         try printBenchResult(result, json: options.json)
+    }
+}
+
+extension ModelBenchOptions {
+    /// ``makeBatch(vocab:seed:)`` collated as the trainer collates a masked batch (positions
+    /// padded to a multiple of 64 with ignored rows), inputs left unmasked as the PyTorch script does.
+    func makeTrainingBatch(vocab: Int, seed: UInt64) -> PretrainingBatch {
+        let (input, positions, _) = makeBatch(vocab: vocab, seed: seed)
+        let t = input.length
+        let items = (0..<input.batch).map { row -> (instance: PretrainingInstance, masked: MaskedInstance) in
+            let ids = Array(input.ids[(row * t)..<((row + 1) * t)])
+            let picked = positions.filter { Int($0) / t == row }.map { $0 - Int32(row * t) }
+            return (PretrainingInstance(ids: ids, tokenTypes: [Int32](repeating: 0, count: t), isSpecial: [Bool](repeating: false, count: t),
+                                        wordStarts: [Bool](repeating: true, count: t)),
+                    MaskedInstance(inputIDs: ids, positions: picked, labels: picked.map { ids[Int($0)] }))
+        }
+        return PretrainingBatch(items, length: t, padID: 0)
     }
 }
 

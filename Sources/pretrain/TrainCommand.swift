@@ -47,7 +47,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Pretrain an encoder: tokenizer, shards, training, evaluation, checkpoints and export.")
 
-    @Option(help: "A recipe name (bert, roberta, albert, spanbert; see `pretrain recipe list`) or a recipe file (not needed with --resume).")
+    @Option(help: "A recipe name (bert, roberta, albert, spanbert, electra; see `pretrain recipe list`) or a recipe file (not needed with --resume).")
     var recipe: String?
     @Option(parsing: .upToNextOption, help: "Corpus files (one sentence per line, blank line between documents; see --format).")
     var corpus: [String] = []

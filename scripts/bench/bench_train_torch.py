@@ -19,6 +19,11 @@ products with this BLAS can beat PyTorch by more than that.
     python3 scripts/bench/bench_train_torch.py                # all configs, 1 and 2 threads
     python3 scripts/bench/bench_train_torch.py --configs tiny --threads 2 --steps 5
     python3 scripts/bench/bench_train_torch.py --modes train --threads 2 --steps 30 --repeats 5   # medians
+    python3 scripts/bench/bench_train_torch.py --modes electra --configs tiny,mini --threads 2   # ELECTRA's joint step
+
+Mode `electra` times ELECTRA's joint step: the config as discriminator, a generator 1/4 as wide
+sharing its embeddings (`pretrain bench train --objective rtd` against transformers'
+ElectraForMaskedLM + ElectraForPreTraining with the same losses; see `electra_step`).
 
 Needs: torch, transformers (pip), and `swift build -c release --product pretrain` first.
 """
@@ -32,23 +37,63 @@ CONFIGS = {
 SEQ, VOCAB = 128, 30522
 
 
+def electra_step(torch, c, b, ids, pos, labels, mask):
+    """ELECTRA's joint step as transformers builds it: ElectraForMaskedLM (the generator, hidden/4,
+    max(1, hidden/64) heads) and ElectraForPreTraining (the config as discriminator) sharing their
+    embeddings; generator MLM on the gathered masked rows, replacements drawn from its softmax
+    (torch.multinomial, no gradient), labels where the draw differs, BCE over every token,
+    loss = MLM + 50 * RTD, backward, AdamW over both networks' parameters once."""
+    from transformers import ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining
+    h = c["hidden_size"]
+    common = dict(vocab_size=VOCAB, embedding_size=h, num_hidden_layers=c["num_hidden_layers"], max_position_embeddings=512,
+                  attn_implementation="sdpa")
+    disc = ElectraForPreTraining(ElectraConfig(hidden_size=h, num_attention_heads=c["num_attention_heads"],
+                                               intermediate_size=c["intermediate_size"], **common))
+    g = h // 4
+    gen = ElectraForMaskedLM(ElectraConfig(hidden_size=g, num_attention_heads=max(1, g // 64), intermediate_size=4 * g, **common))
+    gen.electra.embeddings = disc.electra.embeddings
+    gen.generator_lm_head.weight = disc.electra.embeddings.word_embeddings.weight
+    disc.train(); gen.train()
+    params = list({id(p): p for p in list(disc.parameters()) + list(gen.parameters())}.values())
+    opt = torch.optim.AdamW(params, lr=1e-4, eps=1e-6, weight_decay=0.01)
+    ce, bce = torch.nn.CrossEntropyLoss(), torch.nn.BCEWithLogitsLoss()
+    flat = ids.flatten()
+
+    def step():
+        hidden = gen.electra(input_ids=ids, attention_mask=mask).last_hidden_state
+        logits = gen.generator_lm_head(gen.generator_predictions(hidden.reshape(-1, g)[pos]))
+        mlm = ce(logits, labels)
+        with torch.no_grad():
+            samples = torch.multinomial(torch.softmax(logits, -1), 1).squeeze(-1)
+            fake = flat.clone()
+            fake[pos] = samples
+            replaced = (fake != flat).float().view(b, SEQ)
+        rtd = bce(disc(input_ids=fake.view(b, SEQ), attention_mask=mask).logits, replaced)
+        (mlm + 50 * rtd).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return step
+
+
 def torch_worker(name, threads, steps, mode):
     import torch
     from transformers import BertConfig, BertForMaskedLM
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     c = CONFIGS[name]
-    cfg = BertConfig(vocab_size=VOCAB, hidden_size=c["hidden_size"], num_hidden_layers=c["num_hidden_layers"],
-                     num_attention_heads=c["num_attention_heads"], intermediate_size=c["intermediate_size"],
-                     max_position_embeddings=512, attn_implementation="sdpa")
-    model = BertForMaskedLM(cfg)
     b = c["batch"]
     ids = torch.randint(1000, VOCAB, (b, SEQ))
     per = round(0.15 * SEQ)
     pos = torch.stack([torch.randperm(SEQ)[:per].sort().values + i * SEQ for i in range(b)]).flatten()
     labels = ids.flatten()[pos]
     mask = torch.ones(b, SEQ)
-    if mode == "train":
+    if mode != "electra":  # (built only when used: peak memory is per process)
+        model = BertForMaskedLM(BertConfig(vocab_size=VOCAB, hidden_size=c["hidden_size"], num_hidden_layers=c["num_hidden_layers"],
+                                           num_attention_heads=c["num_attention_heads"], intermediate_size=c["intermediate_size"],
+                                           max_position_embeddings=512, attn_implementation="sdpa"))
+    if mode == "electra":
+        step = electra_step(torch, c, b, ids, pos, labels, mask)
+    elif mode == "train":
         model.train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, eps=1e-6, weight_decay=0.01)
         lossf = torch.nn.CrossEntropyLoss()
@@ -113,7 +158,8 @@ def main():
     for mode in a.modes.split(","):
         for name in a.configs.split(","):
             for threads in [int(t) for t in a.threads.split(",")]:
-                command = ["bench", "infer", "--task", "fill-mask"] if mode == "fill-mask" else ["bench", mode]
+                command = {"fill-mask": ["bench", "infer", "--task", "fill-mask"], "electra": ["bench", "train", "--objective", "rtd"]}.get(
+                    mode, ["bench", mode])
                 pairs = []
                 for _ in range(a.repeats):  # alternate, so a slow phase of the machine hits both sides
                     pairs.append((run([a.binary, *command, "--config", name, "--threads", str(threads), "--steps", str(a.steps), "--json"]),
