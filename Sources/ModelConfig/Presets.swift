@@ -6,7 +6,8 @@ extension EncoderConfiguration {
     /// BERT (Devlin et al. 2019, §3): base L12/H768/A12, large L24/H1024/A16. ALBERT (Lan et al.
     /// 2020, Table 1): E=128, all layers shared, base/large/xlarge/xxlarge. ELECTRA (Clark et al.
     /// 2020, Table 6): small E128/H256/A4, base H768. DistilBERT (Sanh et al. 2019): 6 layers of
-    /// BERT-base, no token types, no pooler. tiny/mini/small: BERT-shaped CPU sizes.
+    /// BERT-base, no token types, no pooler. tiny/mini/small: BERT-shaped CPU sizes; electra-tiny:
+    /// tiny as an ELECTRA discriminator (its generator: H32, one head).
     public static let presets: [String: EncoderConfiguration] = [
         "bert-base": EncoderConfiguration(),
         "bert-large": EncoderConfiguration(hiddenSize: 1024, layers: 24, heads: 16),
@@ -18,6 +19,7 @@ extension EncoderConfiguration {
         "albert-xxlarge": albert(hidden: 4096, layers: 12, heads: 64),
         "electra-small": EncoderConfiguration(family: .electra, hiddenSize: 256, embeddingSize: 128, heads: 4, pooler: false),
         "electra-base": EncoderConfiguration(family: .electra, hiddenSize: 768, embeddingSize: 768, heads: 12, pooler: false),
+        "electra-tiny": EncoderConfiguration(family: .electra, hiddenSize: 128, embeddingSize: 128, layers: 2, heads: 2, pooler: false),
         "distilbert-base": EncoderConfiguration(family: .distilbert, layers: 6, typeVocabSize: 0, pooler: false),
         "tiny": EncoderConfiguration(hiddenSize: 128, layers: 2, heads: 2),
         "mini": EncoderConfiguration(hiddenSize: 256, layers: 4, heads: 4),

@@ -70,11 +70,12 @@ final class MLMStepGoldenTests: XCTestCase {
             XCTAssertLessThan(relativeError(p.value.scalars, try after.floats(p.name)), 2e-4, p.name)
         }
     }
+}
 
-    func relativeError(_ a: [Float], _ b: [Float]) -> Double {
-        guard a.count == b.count else { return .infinity }
-        var diff = 0.0, scale = 1e-6
-        for (x, y) in zip(a, b) { diff = max(diff, Double(abs(x - y))); scale = max(scale, Double(abs(y))) }
-        return diff / scale
-    }
+/// max |a − b| over the largest |b| (floored at 10⁻⁶): the golden tests' tolerance measure.
+func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+    guard a.count == b.count else { return .infinity }
+    var diff = 0.0, scale = 1e-6
+    for (x, y) in zip(a, b) { diff = max(diff, Double(abs(x - y))); scale = max(scale, Double(abs(y))) }
+    return diff / scale
 }
