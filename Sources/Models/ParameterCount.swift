@@ -35,4 +35,16 @@ public struct ParameterCount: Codable, Sendable, Equatable {
         if heads.contains(.replacedToken) { head += h * h + h + h + 1 }
         self.heads = head
     }
+
+    /// The token, position and segment tables and their LayerNorm (what ELECTRA's two networks share).
+    public static func embeddingTables(_ c: EncoderConfiguration) -> Int {
+        (c.vocabSize + c.maxPositions + c.typeVocabSize) * c.embeddingSize + 2 * c.embeddingSize
+    }
+
+    /// ELECTRA's generator for discriminator `c` (`electraGenerator(fraction:)`): the parameters it
+    /// adds — its E→H projection, layers and MLM head — beside the shared embedding tables.
+    public static func electraGeneratorOwn(discriminator c: EncoderConfiguration, fraction: Double = 0.25) -> Int {
+        let g = c.electraGenerator(fraction: fraction)
+        return ParameterCount(config: g, heads: [.maskedLM]).total - embeddingTables(g)
+    }
 }

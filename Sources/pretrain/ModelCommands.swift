@@ -104,6 +104,12 @@ struct ParamsCommand: ParsableCommand {
         print("heads      \(m(n.heads))   \(ArchitectureName.name(family: c.family, heads: heads)) heads (decoder tied to the embeddings)")
         print("backbone   \(m(n.backbone))   = embeddings + encoder + pooler (Hugging Face's …Model)")
         print("total      \(m(n.total))")
+        if c.family == .electra {
+            let own = ParameterCount.electraGeneratorOwn(discriminator: c)
+            let g = c.electraGenerator()
+            print("generator  \(m(own))   pretraining only: H\(g.hiddenSize) A\(g.heads) I\(g.intermediateSize) projection, layers and MLM head (embeddings shared)")
+            print("pretrained \(m(n.total + own))   discriminator + generator (recipe electra)")
+        }
     }
 }
 

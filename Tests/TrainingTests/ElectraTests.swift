@@ -123,4 +123,15 @@ final class ElectraTests: XCTestCase {
         }
         XCTAssertGreaterThan(nonZero, own.count / 2, "the generator does learn from its MLM loss")
     }
+
+    /// `pretrain params` counts what the recipe builds: the discriminator plus the generator's own tensors.
+    func testParameterCountOfBothNetworks() throws {
+        var c = try EncoderConfiguration.preset("electra-tiny")
+        c.vocabSize = 1000
+        let rtd = try ReplacedTokenDetection(config: c, seed: 1)
+        let discriminator = ParameterCount(config: c, heads: [.replacedToken]).total
+        XCTAssertEqual(rtd.discriminator.parameterCount, discriminator)
+        XCTAssertEqual(try PretrainingObjectives(model: nil, objectives: [rtd]).parameterCount,
+                       discriminator + ParameterCount.electraGeneratorOwn(discriminator: c))
+    }
 }
