@@ -201,4 +201,21 @@ final class TrainerTests: XCTestCase {
         XCTAssertLessThan(last, first - 0.5, "training must lower the loss (\(first) → \(last))")
         XCTAssertTrue(FileManager.default.fileExists(atPath: trainer.runFolder.appendingPathComponent("checkpoints").path))
     }
+
+    /// On runs of consecutive ids a replaced token breaks the run: the discriminator must learn to
+    /// find replacements (beat calling everything original) while the generator learns to fill in.
+    func testElectraDiscriminatorLearnsOnALearnableStream() throws {
+        var r = recipe(steps: 150)
+        r.evalEvery = 150
+        r.evalBatches = 4
+        r.lr = 3e-3
+        r.warmupSteps = 10
+        let trainer = try makeTrainer(r, folder: try temporaryFolder(), electra: true, dropout: 0)
+        try trainer.train()
+        let eval = try XCTUnwrap(MetricsLog.read(trainer.runFolder.appendingPathComponent("metrics.jsonl")).last { $0["split"] as? String == "eval" })
+        let accuracy = try XCTUnwrap(eval["rtd_accuracy"] as? Double), baseline = try XCTUnwrap(eval["rtd_baseline_accuracy"] as? Double)
+        print("ELECTRA on the synthetic stream:", eval)
+        XCTAssertGreaterThan(accuracy, baseline + 0.5 * (1 - baseline), "the discriminator halves the baseline's errors")
+        XCTAssertGreaterThan(try XCTUnwrap(eval["rtd_recall"] as? Double), 0.3)
+    }
 }
