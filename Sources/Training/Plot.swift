@@ -50,12 +50,16 @@ public struct LineChart {
         }
         out += "<text x=\"\(left + pw / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         out += "<text x=\"16\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + ph / 2))\">\(escape(yLabel))</text>\n"
+        // The legend in the top right corner, as wide as its longest name (~6.5 px a character at 12 px).
+        let longest = Double(series.map(\.name.count).max() ?? 0)
+        let legendX = max(left + 10, left + pw - 35 - 6.5 * longest)
+        out += "<rect x=\"\(legendX - 5)\" y=\"\(top + 2)\" width=\"\(left + pw - legendX)\" height=\"\(16 * Double(series.count) + 4)\" fill=\"white\" fill-opacity=\"0.85\"/>\n"
         for (k, s) in series.enumerated() where !s.points.isEmpty {
             let path = s.points.filter { $0.y.isFinite }.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ")
             out += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.6\" points=\"\(path)\"/>\n"
             let ly = top + 14 + Double(k) * 16
-            out += "<line x1=\"\(left + pw - 150)\" y1=\"\(ly - 4)\" x2=\"\(left + pw - 130)\" y2=\"\(ly - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"/>"
-            out += "<text x=\"\(left + pw - 125)\" y=\"\(ly)\">\(escape(s.name))</text>\n"
+            out += "<line x1=\"\(legendX)\" y1=\"\(ly - 4)\" x2=\"\(legendX + 20)\" y2=\"\(ly - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"/>"
+            out += "<text x=\"\(legendX + 25)\" y=\"\(ly)\">\(escape(s.name))</text>\n"
         }
         return out + "</svg>\n"
     }
