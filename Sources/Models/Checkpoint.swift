@@ -70,6 +70,9 @@ public enum Checkpoint {
             guard let key = candidates(for: p.name, basePrefix: basePrefix).first(where: available.contains) else { continue }
             let value = Tensor(uninitialized: p.shape)
             try reader.read(key, into: UnsafeMutableBufferPointer(start: value.data, count: value.count))
+            if let index = value.firstNonFiniteIndex {
+                throw ModelError.nonFiniteWeights(name: key, index: index, file: file)
+            }
             p.load(value)
         }
         return LoadReport(missing: missing, unexpected: unexpected)

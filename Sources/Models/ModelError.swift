@@ -12,6 +12,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case missingAndUnexpectedKeys(missing: [String], unexpected: [String], file: String)
     case tensorShapeMismatch(name: String, expected: [Int], found: [Int], file: String)
     case missingFile(String)
+    case nonFiniteWeights(name: String, index: Int, file: String)
 
     public var description: String {
         switch self {
@@ -35,6 +36,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "\(file) does not match the model (\(parts.joined(separator: "; "))); check that config.json describes this checkpoint, or load non-strictly"
         case .tensorShapeMismatch(let name, let expected, let found, let file):
             return "\(file): tensor \(name) has shape \(found) but the model expects \(expected); config.json does not describe this checkpoint"
+        case let .nonFiniteWeights(name, index, file):
+            return "\(file): tensor \(name) holds NaN or infinity (element \(index)); the model is broken — use an earlier checkpoint or re-export it"
         case .missingFile(let path):
             return "\(path) not found; a model folder holds config.json and model.safetensors (and tokenizer.json)"
         }

@@ -267,3 +267,13 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         return "Tensor(shape: \(shape), [\(preview)\(count > 8 ? ", …" : "")])"
     }
 }
+
+extension Tensor {
+    /// The index of the first NaN or infinite value, nil when every value is finite (a checkpoint
+    /// or model file is checked with it before its weights are used or written).
+    public var firstNonFiniteIndex: Int? {
+        let x = data
+        for i in 0..<count where !x[i].isFinite { return i }
+        return nil
+    }
+}

@@ -23,6 +23,8 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var checksums: [String: String] = [:]
     /// Training FLOPs so far (forward + backward of every network that trains; see `Trainer`).
     public var trainFLOPs: Double = 0
+    /// Steps skipped for a non-finite loss or gradient (`on_nonfinite=skip`).
+    public var skippedSteps: Int = 0
 
     public init(step: Int, optimizerSteps: Int, data: DataPosition, random: RandomGenerator, elapsedSeconds: Double,
                 trainFLOPs: Double = 0) {
@@ -30,7 +32,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
             (step, optimizerSteps, data, random, elapsedSeconds, trainFLOPs)
     }
 
-    enum CodingKeys: String, CodingKey { case step, optimizerSteps, data, random, elapsedSeconds, checksums, trainFLOPs }
+    enum CodingKeys: String, CodingKey { case step, optimizerSteps, data, random, elapsedSeconds, checksums, trainFLOPs, skippedSteps }
 
     /// Checkpoints written before `trainFLOPs` existed read as 0 FLOPs so far.
     public init(from decoder: Decoder) throws {
@@ -42,6 +44,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
         elapsedSeconds = try c.decode(Double.self, forKey: .elapsedSeconds)
         checksums = try c.decodeIfPresent([String: String].self, forKey: .checksums) ?? [:]
         trainFLOPs = try c.decodeIfPresent(Double.self, forKey: .trainFLOPs) ?? 0
+        skippedSteps = try c.decodeIfPresent(Int.self, forKey: .skippedSteps) ?? 0
     }
 }
 
@@ -49,6 +52,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
 public enum CheckpointError: Error, CustomStringConvertible {
     case corrupt(String, reason: String)
     case noValidCheckpoint(String, problems: [String])
+    case nonFiniteWeights(parameter: String, step: Int)
 
     public var description: String {
         switch self {
@@ -57,6 +61,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
         case .noValidCheckpoint(let folder, let problems):
             let detail = problems.isEmpty ? "there is none" : problems.joined(separator: "; ")
             return "no usable checkpoint in \(folder): \(detail). Start the run again without --resume (or into a new --out folder)."
+        case .nonFiniteWeights(let name, let step):
+            return "not writing the checkpoint of step \(step): parameter \(name) holds NaN or infinite values; the previous checkpoints are kept. Lower lr and --resume from them."
         }
     }
 }
@@ -81,6 +87,10 @@ public struct CheckpointStore {
 
     /// Writes a checkpoint atomically and keeps only the newest `keep`.
     public func save(parameters: [Parameter], optimizer: Optimizer, state: TrainerState, keep: Int) throws {
+        // A checkpoint is never written with non-finite weights (it would replace a good one).
+        if let bad = parameters.first(where: { $0.value.firstNonFiniteIndex != nil }) {
+            throw CheckpointError.nonFiniteWeights(parameter: bad.name, step: state.step)
+        }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let name = String(format: "step-%08d", state.step)
         let temporary = folder.appendingPathComponent(".tmp-" + name)
@@ -150,6 +160,9 @@ public struct CheckpointStore {
             }
             let t = Tensor(uninitialized: p.shape)
             try weights.copyFloats(p.name, into: UnsafeMutableBufferPointer(start: t.data, count: t.count))
+            if t.firstNonFiniteIndex != nil {
+                throw CheckpointError.corrupt(url.path, reason: "parameter \(p.name) holds NaN or infinite values")
+            }
             values.append((p, t))
         }
         let momentsFile = try SafeTensorsFile(contentsOf: url.appendingPathComponent("optimizer.safetensors"))

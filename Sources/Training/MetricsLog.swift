@@ -25,8 +25,15 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
+    /// Appends one line; a NaN or infinite number is written as `null` (JSON has no NaN), so the
+    /// line is kept and says which value was not finite.
     public func append(_ record: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
+        let cleaned = record.mapValues { value -> Any in
+            if let d = value as? Double, !d.isFinite { return NSNull() }
+            if let f = value as? Float, !f.isFinite { return NSNull() }
+            return value
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys]) else { return }
         handle.write(data + Data("\n".utf8))
     }
 

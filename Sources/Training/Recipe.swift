@@ -71,6 +71,9 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var schedule: LearningRateSchedule.Decay = .linear
     /// Global gradient-norm clip; 0 = off.
     public var clipNorm: Float = 1.0
+    /// What a step with a NaN or infinite loss or gradient norm does: stop the run with an error
+    /// naming the step (the weights as they were before it), or skip it (no update) and count it.
+    public var onNonfinite: NonFinitePolicy = .stop
     public var batchSize: Int = 32
     public var gradAccum: Int = 1
     public var maxSteps: Int = 1000
@@ -100,7 +103,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         case maskProb = "mask_prob", maxPredictions = "max_predictions", seqLen = "seq_len", shortSeqProb = "short_seq_prob"
         case heldoutFraction = "heldout_fraction", weightDecay = "weight_decay", warmupSteps = "warmup_steps"
         case maskRatio = "mask_ratio", randomRatio = "random_ratio", generatorSize = "generator_size", discWeight = "disc_weight"
-        case temperature, biasCorrection = "bias_correction", maxTrainFLOPs = "max_train_flops"
+        case temperature, biasCorrection = "bias_correction", maxTrainFLOPs = "max_train_flops", onNonfinite = "on_nonfinite"
         case clipNorm = "clip_norm", batchSize = "batch_size", gradAccum = "grad_accum", maxSteps = "max_steps"
         case timeLimitMinutes = "time_limit_minutes", logEvery = "log_every", evalEvery = "eval_every"
         case evalBatches = "eval_batches", checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints"
@@ -133,7 +136,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         try read(.keepCheckpoints, &keepCheckpoints); try read(.threads, &threads)
         try read(.maskRatio, &maskRatio); try read(.randomRatio, &randomRatio); try read(.generatorSize, &generatorSize)
         try read(.discWeight, &discWeight); try read(.temperature, &temperature); try read(.biasCorrection, &biasCorrection)
-        try read(.maxTrainFLOPs, &maxTrainFLOPs)
+        try read(.maxTrainFLOPs, &maxTrainFLOPs); try readChoice(.onNonfinite, &onNonfinite)
     }
 
     /// Every key a recipe file or `--set` accepts.
@@ -189,6 +192,9 @@ extension Recipe {
     public enum MaskMode: String, Codable, Sendable, CaseIterable { case `static`, dynamic }
 
     public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case adamw, lamb }
+
+    /// See ``onNonfinite``.
+    public enum NonFinitePolicy: String, Codable, Sendable, CaseIterable { case stop, skip }
 }
 
 /// A recipe value from its text, or an error naming the key and the valid values.
@@ -281,7 +287,7 @@ extension Recipe {
                       !(parsed is [String: Any]) {
                 // Text fields stay text even when they look like numbers ("model=3" is a file name).
                 let textKeys: Set<String> = ["name", "description", "family", "model", "sharing", "tokenizer", "format", "masking",
-                                             "mask_mode", "optimizer", "schedule"]
+                                             "mask_mode", "optimizer", "schedule", "on_nonfinite"]
                 object[key] = textKeys.contains(key) ? raw : parsed
             } else {
                 object[key] = raw
@@ -326,6 +332,18 @@ extension Recipe {
         try check(heldoutFraction >= 0 && heldoutFraction < 0.5, "heldout_fraction must be in [0, 0.5)")
         try check(dupeFactor >= 1, "dupe_factor must be at least 1")
         try check(vocabSize >= 100, "vocab_size must be at least 100")
+        // Optimisation settings that would train nothing, or NaN, are refused before a run starts.
+        try check(lr.isFinite && lr > 0, "lr must be a positive number (got \(lr))")
+        try check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "beta1 and beta2 must be in [0, 1) (got \(beta1), \(beta2))")
+        try check(eps.isFinite && eps > 0, "eps must be positive (got \(eps))")
+        try check(weightDecay.isFinite && weightDecay >= 0, "weight_decay must be ≥ 0 (got \(weightDecay))")
+        try check(clipNorm.isFinite && clipNorm >= 0, "clip_norm must be ≥ 0 (0 = off; got \(clipNorm))")
+        try check(warmupSteps >= 0, "warmup_steps must be ≥ 0")
+        try check(dropout >= 0 && dropout < 1, "dropout must be in [0, 1) (got \(dropout))")
+        try check(maxPredictions >= 1, "max_predictions must be at least 1")
+        try check(logEvery >= 1 && evalEvery >= 0 && evalBatches >= 0 && checkpointEvery >= 0 && keepCheckpoints >= 1,
+                  "log_every and keep_checkpoints must be ≥ 1; eval_every, eval_batches and checkpoint_every ≥ 0")
+        try check(threads >= 0 && timeLimitMinutes >= 0 && maxTrainFLOPs >= 0, "threads, time_limit_minutes and max_train_flops must be ≥ 0")
     }
 
     /// The sentence-level task the objectives train, if any.

@@ -96,10 +96,19 @@ public final class Trainer {
             var draws = RandomGenerator(seed: recipe.seed, stream: [0x0b1, UInt64(state.step)])
             var noProfile: StepProfile?
             let stats = try objectives.accumulateGradients(batches, dropoutSeed: { state.random.next() }, draws: &draws, profile: &noProfile)
-            guard stats.loss.isFinite else { throw TrainingError.nonFiniteLoss(step: state.step + 1, loss: stats.loss) }
             let gradNorm = clipGradientNorm(parameters, maxNorm: recipe.clipNorm > 0 ? recipe.clipNorm : .infinity)
             let lr = schedule.rate(at: state.step)
-            optimizer.step(lr: lr)
+            if stats.loss.isFinite && gradNorm.isFinite {
+                optimizer.step(lr: lr)
+            } else {
+                // The weights stay as they were before this step.
+                guard recipe.onNonfinite == .skip else {
+                    throw TrainingError.nonFinite(step: state.step + 1, loss: stats.loss, gradientNorm: Double(gradNorm))
+                }
+                objectives.zeroGradients()
+                state.skippedSteps += 1
+                report("warning: step \(state.step + 1) skipped: loss \(stats.loss), gradient norm \(gradNorm) (\(state.skippedSteps) skipped so far)")
+            }
             state.step += 1
             // Forward + backward ≈ 3 × forward (the backward pass does two products per forward one).
             state.trainFLOPs += 3 * stats.forwardFLOPs
@@ -117,6 +126,7 @@ public final class Trainer {
                 // Sequence positions processed, padding included (what `bench train` counts).
                 record["positions_per_s"] = Double(window.positions) / max(1e-9, window.seconds)
                 record["epoch"] = state.data.epoch
+                if state.skippedSteps > 0 { record["skipped_steps"] = state.skippedSteps }
                 log.append(record)
                 window = (0, 0, 0)
             }
@@ -173,12 +183,12 @@ public final class Trainer {
 
 /// A training run that cannot go on.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
-    case nonFiniteLoss(step: Int, loss: Double)
+    case nonFinite(step: Int, loss: Double, gradientNorm: Double)
 
     public var description: String {
         switch self {
-        case .nonFiniteLoss(let step, let loss):
-            return "the loss became \(loss) at step \(step); the weights were not updated. Lower lr (or raise warmup_steps), keep clip_norm on, and --resume from the last checkpoint."
+        case let .nonFinite(step, loss, norm):
+            return "step \(step) gave loss \(loss) and gradient norm \(norm); the weights were not updated and the last checkpoint is intact. Lower lr (or raise warmup_steps), keep clip_norm on, and --resume; or --set on_nonfinite=skip to skip such steps."
         }
     }
 }
