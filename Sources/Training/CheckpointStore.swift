@@ -115,7 +115,10 @@ public struct CheckpointStore {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(state).write(to: temporary.appendingPathComponent("state.json"), options: .atomic)
+        let stateURL = temporary.appendingPathComponent("state.json")
+        try encoder.encode(state).write(to: stateURL, options: .atomic)
+        // The state is checksummed too: an edited step or data position is caught like a damaged tensor.
+        try Data(try Self.checksum(of: stateURL).utf8).write(to: temporary.appendingPathComponent(Self.stateChecksumFile), options: .atomic)
 
         let final = folder.appendingPathComponent(name)
         try? FileManager.default.removeItem(at: final)
@@ -142,8 +145,16 @@ public struct CheckpointStore {
     /// Loads one checkpoint after checking its files' checksums.
     public func load(_ url: URL, parameters: [Parameter], optimizer: Optimizer) throws -> TrainerState {
         let stateURL = url.appendingPathComponent("state.json")
+        let expectedState = (try? String(contentsOf: url.appendingPathComponent(Self.stateChecksumFile), encoding: .utf8)) ?? "none"
         guard let data = try? Data(contentsOf: stateURL), let state = try? JSONDecoder().decode(TrainerState.self, from: data) else {
             throw CheckpointError.corrupt(url.path, reason: "state.json is missing or unreadable")
+        }
+        guard (try? Self.checksum(of: stateURL)) == expectedState else {
+            throw CheckpointError.corrupt(url.path, reason: "state.json does not match \(Self.stateChecksumFile) (edited or damaged)")
+        }
+        guard state.step >= 0, state.data.epoch >= 0, state.data.index >= 0, state.skippedSteps >= 0,
+              state.optimizerSteps == state.step - state.skippedSteps, state.trainFLOPs.isFinite, state.trainFLOPs >= 0 else {
+            throw CheckpointError.corrupt(url.path, reason: "state.json is inconsistent (step \(state.step), optimizer steps \(state.optimizerSteps), skipped \(state.skippedSteps), data position \(state.data.epoch):\(state.data.index))")
         }
         for (file, expected) in state.checksums {
             let found = try? Self.checksum(of: url.appendingPathComponent(file))
@@ -176,6 +187,9 @@ public struct CheckpointStore {
         for (p, t) in values { p.value.data.update(from: t.data, count: t.count) }
         return state
     }
+
+    /// The file holding state.json's checksum.
+    static let stateChecksumFile = "state.json.fnv"
 
     /// FNV-1a 64 over the file's bytes, as hex.
     public static func checksum(of url: URL) throws -> String {

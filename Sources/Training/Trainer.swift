@@ -72,7 +72,12 @@ public final class Trainer {
 
     /// Continues from the newest valid checkpoint (falling back past damaged ones).
     public func resume() throws {
-        state = try store.loadLatest(parameters: objectives.parameters, optimizer: optimizer, warn: report)
+        let loaded = try store.loadLatest(parameters: objectives.parameters, optimizer: optimizer, warn: report)
+        // The data position must exist in this run's stream (epochs can be longer than one pass).
+        if loaded.data.epoch > 0, loaded.data.index > (try stream.count(epoch: loaded.data.epoch)) {
+            throw CheckpointError.corrupt(store.folder.path, reason: "its data position \(loaded.data.epoch):\(loaded.data.index) is past the end of this run's data; the checkpoint belongs to another corpus")
+        }
+        state = loaded
         report("resumed at step \(state.step) from \(store.checkpoints().first { $0.step == state.step }?.url.path ?? "?")")
     }
 

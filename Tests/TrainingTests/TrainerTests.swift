@@ -188,6 +188,27 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// The state is checksummed like the tensors: an edited step or data position is a damaged
+    /// checkpoint (the previous one is used), never a run that "resumes" where it never was.
+    func testAnEditedStateIsCaught() throws {
+        let folder = try temporaryFolder()
+        var r = recipe(steps: 4)
+        r.checkpointEvery = 2
+        r.keepCheckpoints = 3
+        try makeTrainer(r, folder: folder).train()
+        let store = CheckpointStore(runFolder: folder)
+        let stateURL = store.checkpoints()[0].url.appendingPathComponent("state.json")
+        let text = try String(contentsOf: stateURL, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"step\" : 4", with: "\"step\" : 999").write(to: stateURL, atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try String(contentsOf: stateURL, encoding: .utf8), text, "the edit took")
+        var warnings: [String] = []
+        let resumed = try makeTrainer(r, folder: folder)
+        resumed.report = { warnings.append($0) }
+        try resumed.resume()
+        XCTAssertEqual(resumed.state.step, 2)
+        XCTAssertTrue(warnings.contains { $0.contains("state.json does not match") }, "\(warnings)")
+    }
+
     func testLossFallsOnALearnableStream() throws {
         var r = recipe(steps: 40)
         r.evalEvery = 0
