@@ -91,4 +91,20 @@ final class BadInputTests: XCTestCase {
         let tok = try Fixtures.tokenizer("minilm")
         XCTAssertThrowsError(try tok.decode([999_999])) { e in XCTAssertEqual(e as? TokenizerError, .unknownID(999_999)) }
     }
+
+    /// An unknown-token name that is not in the vocabulary would silently turn unknown words into
+    /// id 0 (WordPiece) or whatever id it falls back to: it is a load error naming the field.
+    func testUnknownTokenMustBeInTheVocabulary() throws {
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: Array("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"b\": 1}}}".utf8))) { e in
+            guard case .invalidField(let path, let reason)? = e as? TokenizerError else { return XCTFail("\(e)") }
+            XCTAssertEqual(path, "model.unk_token")
+            XCTAssertTrue(reason.contains("'[UNK]' is not in the vocabulary"), reason)
+        }
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: Array(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "unk_token": "<unk>"}}"#.utf8))) { e in
+            guard case .invalidField(let path, _)? = e as? TokenizerError else { return XCTFail("\(e)") }
+            XCTAssertEqual(path, "model.unk_token")
+        }
+        XCTAssertNoThrow(try Tokenizer(jsonBytes: Array(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "unk_token": null}}"#.utf8)))
+        XCTAssertNoThrow(try Tokenizer(jsonBytes: Array(#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1}}}"#.utf8)))
+    }
 }

@@ -190,7 +190,11 @@ public final class BPE: @unchecked Sendable {
             default: throw TokenizerError.invalidField(path: "\(f.path).merges[\(i)]", reason: "expected \"left right\" or [left, right]")
             }
         }
-        try self.init(vocab: vocab, merges: merges, unkToken: try f.optionalString("unk_token"),
+        let unk = try f.optionalString("unk_token")
+        if let unk, vocab.id(unk) == nil {
+            throw TokenizerError.invalidField(path: f.sub("unk_token"), reason: "'\(unk)' is not in the vocabulary; add it to model.vocab, or set unk_token to null")
+        }
+        try self.init(vocab: vocab, merges: merges, unkToken: unk,
                       continuingSubwordPrefix: try f.optionalString("continuing_subword_prefix"),
                       endOfWordSuffix: try f.optionalString("end_of_word_suffix"), fuseUnk: try f.bool("fuse_unk", default: false),
                       byteFallback: try f.bool("byte_fallback", default: false), ignoreMerges: try f.bool("ignore_merges", default: false),

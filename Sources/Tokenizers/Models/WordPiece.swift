@@ -68,6 +68,11 @@ public final class WordPiece: Sendable {
     convenience init(json f: JSONField) throws {
         let vocab = try vocabulary(fromMap: try f.field("vocab"))
         let unk = try f.string("unk_token", default: "[UNK]")
+        // Every word WordPiece cannot split becomes this token: without it, such words would
+        // silently become id 0.
+        guard vocab.id(unk) != nil else {
+            throw TokenizerError.invalidField(path: f.sub("unk_token"), reason: "'\(unk)' is not in the vocabulary; add it to model.vocab or name a token that is there")
+        }
         self.init(vocab: vocab, unkToken: unk, continuingSubwordPrefix: try f.string("continuing_subword_prefix", default: "##"),
                   maxInputCharsPerWord: try f.int("max_input_chars_per_word", default: 100))
     }
