@@ -1,3 +1,4 @@
+import Foundation
 /// Checkpoint-name layout of each family, as Hugging Face's modeling files define it.
 public struct CheckpointLayout: Sendable {
     /// Prefix of the base model inside task models (`bert`, `roberta`, `albert`, `electra`, `distilbert`).
@@ -111,6 +112,26 @@ public final class Encoder: Module {
             try fail("dropout probabilities must be in [0, 1)")
         }
         if c.maxPositions <= c.positionOffset { try fail("max_position_embeddings \(c.maxPositions) leaves no positions after the offset \(c.positionOffset)") }
+        // Sizes come from files and flags: each is held to a stated limit before anything is allocated.
+        for (key, value, limit) in [("vocab_size", c.vocabSize, Limits.vocabulary), ("hidden_size", c.hiddenSize, Limits.width),
+                                    ("embedding_size", c.embeddingSize, Limits.width), ("intermediate_size", c.intermediateSize, Limits.intermediate),
+                                    ("num_hidden_layers", c.layers, Limits.layers), ("max_position_embeddings", c.maxPositions, Limits.positions),
+                                    ("type_vocab_size", c.typeVocabSize, Limits.tokenTypes), ("inner_group_num", c.innerGroupNum, Limits.layers)]
+        where value > limit {
+            try fail("\(key) \(value) is above the limit of \(limit)")
+        }
+        let bytes = Double(ParameterCount(config: c, heads: [.maskedLM, .sentencePair, .replacedToken]).total) * 8  // weights + gradients
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        if bytes > memory {
+            try fail(String(format: "its weights and gradients need %.1f GiB, more than this machine's %.1f GiB of memory; check the sizes in config.json",
+                            bytes / 1_073_741_824, memory / 1_073_741_824))
+        }
+    }
+
+    /// The largest sizes a configuration may ask for (each well above any published model).
+    public enum Limits {
+        public static let vocabulary = 1 << 22, width = 1 << 16, intermediate = 1 << 18, layers = 1 << 10
+        public static let positions = 1 << 20, tokenTypes = 1 << 16
     }
 
     /// Builds the execution order of layers for the sharing mode.

@@ -162,4 +162,23 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual($0 as? ModelError, .unsupportedActivation("swish"))
         }
     }
+
+    /// Sizes from a config file are held to stated limits, and a model too large for this
+    /// machine's memory is refused, before anything is allocated (they used to trap or exhaust memory).
+    func testHugeSizesAreNamedErrorsBeforeAllocation() {
+        for (key, value, change) in [("hidden_size", 1_000_000_000, { (c: inout EncoderConfiguration) in c.hiddenSize = 1_000_000_000; c.heads = 1 }),
+                                     ("vocab_size", 1_000_000_000_000, { $0.vocabSize = 1_000_000_000_000 }),
+                                     ("num_hidden_layers", 1_000_000, { $0.layers = 1_000_000 }),
+                                     ("max_position_embeddings", 1_000_000_000_000, { $0.maxPositions = 1_000_000_000_000 })] {
+            var c = EncoderConfiguration(hiddenSize: 16, layers: 1, heads: 2, intermediateSize: 32)
+            change(&c)
+            XCTAssertThrowsError(try PretrainingModel(config: c, heads: [.maskedLM])) { error in
+                XCTAssertTrue("\(error)".contains("\(key) \(value) is above the limit"), "\(error)")
+            }
+        }
+        let tooBig = EncoderConfiguration(vocabSize: 4_000_000, hiddenSize: 32768, layers: 2, heads: 8, intermediateSize: 1024)
+        XCTAssertThrowsError(try PretrainingModel(config: tooBig, heads: [.maskedLM])) { error in
+            XCTAssertTrue("\(error)".contains("GiB, more than this machine's"), "\(error)")
+        }
+    }
 }
