@@ -325,7 +325,9 @@ extension Recipe {
             try check(format.inputFormat.isPair, "\(task.rawValue) needs format segment_pair or sentence_pair")
         }
         if kinds.contains(.sbo) { try check(masking == .span, "sbo needs masking=span") }
-        try check(seqLen >= 8, "seq_len must be at least 8")
+        try check(seqLen >= 8 && seqLen <= 65536, "seq_len must be between 8 and 65536 (got \(seqLen))")
+        try check(batchSize <= 65536 && batchSize * seqLen <= 1 << 22,
+                  "batch_size × seq_len must be at most 4,194,304 positions per micro-batch (got \(batchSize) × \(seqLen)); raise grad_accum instead")
         try check(batchSize >= 1 && gradAccum >= 1 && maxSteps >= 1, "batch_size, grad_accum and max_steps must be positive")
         try check(maskProb > 0 && maskProb < 1, "mask_prob must be in (0, 1)")
         try check(maskRatio >= 0 && randomRatio >= 0 && maskRatio + randomRatio <= 1, "mask_ratio and random_ratio must be ≥ 0 and add up to at most 1")

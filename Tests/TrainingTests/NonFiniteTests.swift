@@ -98,7 +98,8 @@ final class NonFiniteTests: XCTestCase {
     func testSettingsThatCannotTrainAreRefused() throws {
         for (override, key) in [("lr=-0.001", "lr"), ("beta2=1", "beta2"), ("eps=0", "eps"), ("weight_decay=-1", "weight_decay"),
                                 ("clip_norm=-1", "clip_norm"), ("dropout=1", "dropout"), ("on_nonfinite=ignore", "on_nonfinite"),
-                                ("keep_checkpoints=0", "keep_checkpoints")] {
+                                ("keep_checkpoints=0", "keep_checkpoints"), ("seq_len=1000000000", "seq_len"),
+                                ("batch_size=1000000000", "batch_size")] {
             XCTAssertThrowsError(try Recipe.parse(Data("{}".utf8), source: "test", overrides: [override]), override) {
                 XCTAssertTrue("\($0)".contains(key), "\(override): \($0)")
             }
