@@ -371,7 +371,7 @@ public final class FineTuner {
             metrics["train_loss"] = lossSum / Double(stepsPerEpoch)
             var record: [String: Any] = ["step": step, "epoch": epoch, "split": "dev"]
             for (k, v) in metrics { record[k] = v }
-            log.append(record)
+            try log.append(record)
             let score = metrics[Self.primaryMetric(task.kind)] ?? -Double.infinity
             report("epoch \(epoch): " + metrics.keys.sorted().map { String(format: "%@ %.4f", $0, metrics[$0]!) }.joined(separator: "  "))
             if score > bestScore {

@@ -53,6 +53,7 @@ public enum CheckpointError: Error, CustomStringConvertible {
     case corrupt(String, reason: String)
     case noValidCheckpoint(String, problems: [String])
     case nonFiniteWeights(parameter: String, step: Int)
+    case unwritable(String, reason: String)
 
     public var description: String {
         switch self {
@@ -61,6 +62,8 @@ public enum CheckpointError: Error, CustomStringConvertible {
         case .noValidCheckpoint(let folder, let problems):
             let detail = problems.isEmpty ? "there is none" : problems.joined(separator: "; ")
             return "no usable checkpoint in \(folder): \(detail). Start the run again without --resume (or into a new --out folder)."
+        case .unwritable(let path, let reason):
+            return "could not write \(path) (\(reason)); free disk space (or fix the folder's permissions) and continue with --resume"
         case .nonFiniteWeights(let name, let step):
             return "not writing the checkpoint of step \(step): parameter \(name) holds NaN or infinite values; the previous checkpoints are kept. Lower lr and --resume from them."
         }

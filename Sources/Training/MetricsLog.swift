@@ -27,14 +27,18 @@ public final class MetricsLog {
 
     /// Appends one line; a NaN or infinite number is written as `null` (JSON has no NaN), so the
     /// line is kept and says which value was not finite.
-    public func append(_ record: [String: Any]) {
+    public func append(_ record: [String: Any]) throws {
         let cleaned = record.mapValues { value -> Any in
             if let d = value as? Double, !d.isFinite { return NSNull() }
             if let f = value as? Float, !f.isFinite { return NSNull() }
             return value
         }
         guard let data = try? JSONSerialization.data(withJSONObject: cleaned, options: [.sortedKeys]) else { return }
-        handle.write(data + Data("\n".utf8))
+        do {
+            try handle.write(contentsOf: data + Data("\n".utf8))
+        } catch {
+            throw CheckpointError.unwritable(url.path, reason: error.localizedDescription)
+        }
     }
 
     /// Every record in a metrics file.

@@ -132,7 +132,7 @@ public final class Trainer {
                 record["positions_per_s"] = Double(window.positions) / max(1e-9, window.seconds)
                 record["epoch"] = state.data.epoch
                 if state.skippedSteps > 0 { record["skipped_steps"] = state.skippedSteps }
-                log.append(record)
+                try log.append(record)
                 window = (0, 0, 0)
             }
             if showsProgress {
@@ -140,14 +140,14 @@ public final class Trainer {
                                 tokensPerSecond: Double(stats.tokens) / max(1e-9, seconds), elapsed: state.elapsedSeconds)
             }
             if recipe.evalEvery > 0 && state.step % recipe.evalEvery == 0 && state.step < recipe.maxSteps {
-                if let record = try evaluate() { log.append(record) }
+                if let record = try evaluate() { try log.append(record) }
             }
             if recipe.checkpointEvery > 0 && state.step % recipe.checkpointEvery == 0 && state.step < recipe.maxSteps {
                 try checkpoint()
             }
         }
         if showsProgress { progress.finishLine() }
-        if recipe.evalEvery > 0, let record = try evaluate() { log.append(record) }
+        if recipe.evalEvery > 0, let record = try evaluate() { try log.append(record) }
         try checkpoint()
     }
 
