@@ -163,7 +163,8 @@ final class TrainerTests: XCTestCase {
         }
     }
 
-    func testDamagedCheckpointFallsBackToThePreviousOne() throws {
+    /// A finished 4-step run with checkpoints at steps 2 and 4.
+    func runWithTwoCheckpoints() throws -> (folder: URL, recipe: Recipe, store: CheckpointStore) {
         let folder = try temporaryFolder()
         var r = recipe(steps: 4)
         r.checkpointEvery = 2
@@ -171,6 +172,11 @@ final class TrainerTests: XCTestCase {
         try makeTrainer(r, folder: folder).train()
         let store = CheckpointStore(runFolder: folder)
         XCTAssertEqual(store.checkpoints().map(\.step), [4, 2])
+        return (folder, r, store)
+    }
+
+    func testDamagedCheckpointFallsBackToThePreviousOne() throws {
+        let (folder, r, store) = try runWithTwoCheckpoints()
         // Truncate the newest checkpoint's weights.
         let weights = store.checkpoints()[0].url.appendingPathComponent("model.safetensors")
         let data = try Data(contentsOf: weights)
@@ -191,12 +197,7 @@ final class TrainerTests: XCTestCase {
     /// The state is checksummed like the tensors: an edited step or data position is a damaged
     /// checkpoint (the previous one is used), never a run that "resumes" where it never was.
     func testAnEditedStateIsCaught() throws {
-        let folder = try temporaryFolder()
-        var r = recipe(steps: 4)
-        r.checkpointEvery = 2
-        r.keepCheckpoints = 3
-        try makeTrainer(r, folder: folder).train()
-        let store = CheckpointStore(runFolder: folder)
+        let (folder, r, store) = try runWithTwoCheckpoints()
         let stateURL = store.checkpoints()[0].url.appendingPathComponent("state.json")
         let text = try String(contentsOf: stateURL, encoding: .utf8)
         try text.replacingOccurrences(of: "\"step\" : 4", with: "\"step\" : 999").write(to: stateURL, atomically: true, encoding: .utf8)
