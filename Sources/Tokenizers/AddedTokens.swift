@@ -21,9 +21,16 @@ public struct AddedToken: Sendable {
         self.lstrip = lstrip; self.rstrip = rstrip; self.normalized = normalized ?? !special
     }
 
+    /// The largest token id a tokenizer file may use (ids are stored as 32-bit integers downstream).
+    static let idLimit = 50_000_000
+
     init(json f: JSONField) throws {
         let special = try f.bool("special", default: false)
-        self.init(content: try f.string("content"), id: try f.int("id"), special: special, singleWord: try f.bool("single_word", default: false),
+        let id = try f.int("id")
+        guard id >= 0 && id < Self.idLimit else {
+            throw TokenizerError.invalidField(path: f.sub("id"), reason: "id \(id) is outside 0..<\(Self.idLimit)")
+        }
+        self.init(content: try f.string("content"), id: id, special: special, singleWord: try f.bool("single_word", default: false),
                   lstrip: try f.bool("lstrip", default: false), rstrip: try f.bool("rstrip", default: false),
                   normalized: try f.optionalBool("normalized"))
     }

@@ -30,6 +30,9 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// Parses UTF-8 JSON bytes.
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        // JSON text is UTF-8 (RFC 8259): decoding invalid bytes would replace them with U+FFFD and
+        // merge distinct vocabulary keys into one.
+        if let bad = TextFiles.firstInvalidUTF8(bytes) { throw TokenizerError.malformedJSON(offset: bad, reason: "invalid UTF-8") }
         var p = JSONParser(bytes: bytes)
         p.skipWhitespace()
         let v = try p.parseValue(depth: 0)

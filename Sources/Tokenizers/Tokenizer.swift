@@ -14,7 +14,7 @@ public final class Tokenizer: Sendable {
         self.config = config
         self.added = AddedVocabulary(tokens: config.addedTokens, normalizer: config.normalizer)
         var names = config.model.vocabulary.tokens
-        for t in config.addedTokens where t.id >= 0 && t.id < 50_000_000 {
+        for t in config.addedTokens where t.id >= 0 && t.id < AddedToken.idLimit {
             if t.id >= names.count { names += [String](repeating: "", count: t.id + 1 - names.count) }
             names[t.id] = t.content
         }

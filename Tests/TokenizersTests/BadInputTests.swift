@@ -107,4 +107,23 @@ final class BadInputTests: XCTestCase {
         XCTAssertNoThrow(try Tokenizer(jsonBytes: Array(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "unk_token": null}}"#.utf8)))
         XCTAssertNoThrow(try Tokenizer(jsonBytes: Array(#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1}}}"#.utf8)))
     }
+
+    /// Sizes and ids from the file are checked before they are used: an id near 10⁹ (which would
+    /// size the vocabulary table), an added token's id past 32 bits, invalid UTF-8 in a key.
+    func testIdsAndBytesFromTheFileAreChecked() throws {
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: Array(#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 999999999}}}"#.utf8))) { e in
+            guard case .invalidField(let path, let reason)? = e as? TokenizerError else { return XCTFail("\(e)") }
+            XCTAssertEqual(path, "model.vocab")
+            XCTAssertTrue(reason.contains("id 999999999 with only 2 tokens"), reason)
+        }
+        let added = #"{"added_tokens": [{"id": 4294967296, "content": "[X]"}], "model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}}"#
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: Array(added.utf8))) { e in
+            guard case .invalidField(let path, _)? = e as? TokenizerError else { return XCTFail("\(e)") }
+            XCTAssertEqual(path, "added_tokens[0].id")
+        }
+        let bytes = Array(#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a"#.utf8) + [0xFF] + Array(#"": 1}}}"#.utf8)
+        XCTAssertThrowsError(try Tokenizer(jsonBytes: bytes)) { e in
+            XCTAssertEqual(e as? TokenizerError, .malformedJSON(offset: 56, reason: "invalid UTF-8"))
+        }
+    }
 }

@@ -202,6 +202,10 @@ func vocabulary(fromMap f: JSONField) throws -> Vocabulary {
         entries.append((k, Int(d)))
         maxID = max(maxID, Int(d))
     }
+    // Ids must be 0..<count: checked before the table is allocated (one id near 10⁹ would ask for gigabytes).
+    if maxID >= entries.count {
+        throw TokenizerError.invalidField(path: f.path, reason: "id \(maxID) with only \(entries.count) tokens; ids must be 0..<\(entries.count)")
+    }
     var tokens = [String](repeating: "", count: maxID + 1)
     var seen = [Bool](repeating: false, count: maxID + 1)
     for (k, id) in entries {
