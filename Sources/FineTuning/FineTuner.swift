@@ -114,12 +114,23 @@ public final class FineTuner {
     public var similarityThreshold: Double?
     let padID: Int32
     var windows: [TaskSplit: [QuestionAnsweringWindow]] = [:]
+    /// Set when the requested lengths were lowered to the model's positions.
+    public let lengthAdjustment: String?
 
     public init(task: TaskData, model: TaskModel, tokenizer: Tokenizer, settings: FineTuneSettings, runFolder: URL, positiveLabel: String?) {
         self.task = task
         self.model = model
         self.tokenizer = tokenizer
-        self.settings = settings
+        // Features never exceed the positions the model has: longer lengths are lowered to them
+        // (and said so when training starts), so every example is truncated or windowed to fit.
+        let capacity = model.config.maxPositions - model.config.positionOffset
+        var fitted = settings
+        fitted.maxLength = min(settings.maxLength, capacity)
+        fitted.qaMaxLength = min(settings.qaMaxLength, capacity)
+        lengthAdjustment = fitted.maxLength < settings.maxLength || fitted.qaMaxLength < settings.qaMaxLength
+            ? "the model has \(capacity) positions: max_length \(settings.maxLength) → \(fitted.maxLength), qa_max_length \(settings.qaMaxLength) → \(fitted.qaMaxLength)"
+            : nil
+        self.settings = fitted
         self.runFolder = runFolder
         self.positiveLabel = positiveLabel
         padID = Int32(model.config.padTokenId)
@@ -261,7 +272,8 @@ public final class FineTuner {
         var types = [Int32](repeating: 0, count: rows.count * length)
         var mask = [Float](repeating: 0, count: rows.count * length)
         for (r, (rowIDs, rowTypes)) in rows.enumerated() {
-            for t in rowIDs.indices {
+            // Features are built within the model's positions (see init); never write past a row.
+            for t in 0..<min(rowIDs.count, length) {
                 ids[r * length + t] = rowIDs[t]
                 types[r * length + t] = rowTypes[t]
                 mask[r * length + t] = 1
@@ -332,6 +344,7 @@ public final class FineTuner {
     /// Trains for `epochs`, evaluating on dev after each and saving the best model; returns the
     /// best dev metrics.
     public func train() throws -> [String: Double] {
+        if let lengthAdjustment { report(lengthAdjustment) }
         let train = try features(.train)
         let dev = try features(.dev)
         let optimizer = AdamW(parameters: model.trainableParameters, weightDecay: settings.weightDecay)

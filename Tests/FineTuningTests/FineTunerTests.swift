@@ -103,6 +103,40 @@ final class FineTunerTests: XCTestCase {
         }
     }
 
+    /// Examples longer than the model's positions are truncated (QA: windowed) to them — rows used
+    /// to be written past each other when max_length exceeded max_position_embeddings.
+    func testExamplesLongerThanTheModelAreCutToItsPositions() throws {
+        let long = (0..<150).map { Self.words[$0 % Self.words.count] }
+        let tagging = TokenTaggingExample(words: long, tags: long.map { _ in "X" })
+        let text = TextClassificationExample(text: long.joined(separator: " "), label: .category("positive"))
+        let choice = MultipleChoiceExample(id: "0", context: long.joined(separator: " "), question: "", options: ["good", "bad"], label: 0)
+        let context = long.joined(separator: " ")
+        let qa = QuestionAnsweringExample(id: "0", question: "movie", context: context,
+                                          answers: [QuestionAnswer(text: "good", characterStart: 0)])
+        let tasks = [
+            TaskData(name: "tags", kind: .tokenClassification, labels: ["X"], train: .tagging([tagging]), dev: .tagging([tagging]), test: .tagging([tagging])),
+            TaskData(name: "cls", kind: .sequenceClassification, labels: ["negative", "positive"], train: .classification([text]),
+                     dev: .classification([text]), test: .classification([text])),
+            TaskData(name: "mc", kind: .multipleChoice, labels: [], train: .multipleChoice([choice]), dev: .multipleChoice([choice]),
+                     test: .multipleChoice([choice])),
+            TaskData(name: "qa", kind: .questionAnswering, labels: [], train: .questionAnswering([qa]), dev: .questionAnswering([qa]),
+                     test: .questionAnswering([qa])),
+        ]
+        for task in tasks {
+            var settings = FineTuneSettings()
+            (settings.epochs, settings.maxLength, settings.qaMaxLength, settings.docStride) = (1, 128, 192, 16)
+            let tuner = FineTuner(task: task, model: try model(head: FineTuner.head(for: task)), tokenizer: try tokenizer(), settings: settings,
+                                  runFolder: temporaryFolder(), positiveLabel: nil)
+            var messages: [String] = []
+            tuner.report = { messages.append($0) }
+            XCTAssertEqual(tuner.settings.maxLength, 64, task.name)
+            XCTAssertEqual(tuner.settings.qaMaxLength, 64, task.name)
+            XCTAssertTrue(try tuner.features(.train).allSatisfy { $0.ids.allSatisfy { $0.count <= 64 } }, task.name)
+            _ = try tuner.train()
+            XCTAssertTrue(messages.contains { $0.contains("the model has 64 positions: max_length 128 → 64") }, "\(task.name): \(messages)")
+        }
+    }
+
     func testLayerwiseDecayScalesLearningRatesByDepth() throws {
         var settings = FineTuneSettings()
         settings.layerDecay = 0.8
