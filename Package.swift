@@ -14,15 +14,19 @@ let blasDependencies: [Target.Dependency] = []
 let blasTargets: [Target] = []
 #endif
 
-// Release builds: no overflow/bounds traps in the kernels' inner loops, whole-module optimisation,
-// and on x86-64 AVX2+FMA so SIMD8<Float> maps onto one register (SSE-only code is ~2x slower).
-// Debug builds (and so `swift test`) stay generic.
+// Release builds: whole-module optimisation, and on x86-64 AVX2+FMA so SIMD8<Float> maps onto one
+// register (SSE-only code is ~2x slower). Only the numeric layers — BLAS, the kernels, autodiff,
+// layers and optimizers, whose inner loops run on pointers and sizes they checked themselves —
+// drop overflow and bounds traps (-Ounchecked); everything that reads a user's files (tokenizers,
+// safetensors, config.json, shards, task files, checkpoints) or builds from them keeps every check
+// (-O), as users run it. Debug builds (and so `swift test`) stay generic.
 #if arch(x86_64)
 let cpuFlags = ["-target-cpu", "haswell"]
 #else
 let cpuFlags: [String] = []
 #endif
 let optimizedSwift: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + cpuFlags, .when(configuration: .release))]
+let checkedSwift: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"] + cpuFlags, .when(configuration: .release))]
 
 let package = Package(
     name: "Pretrain",
@@ -56,17 +60,17 @@ let package = Package(
         .target(name: "NN", dependencies: ["Autodiff"], swiftSettings: optimizedSwift),
         .target(name: "Optimizers", dependencies: ["NN"], swiftSettings: optimizedSwift),
         // Layer 4: the BERT family, its heads and checkpoints.
-        .target(name: "Models", dependencies: ["Optimizers", "ModelConfig", "SafeTensors"], swiftSettings: optimizedSwift),
+        .target(name: "Models", dependencies: ["Optimizers", "ModelConfig", "SafeTensors"], swiftSettings: checkedSwift),
         // Layer 5: pretraining data (corpora, shards, instances, masking) and fine-tuning tasks.
-        .target(name: "PretrainingData", dependencies: ["Tokenizers", "Tensors"], swiftSettings: optimizedSwift),
-        .target(name: "Tasks", dependencies: ["Tokenizers"], swiftSettings: optimizedSwift),
+        .target(name: "PretrainingData", dependencies: ["Tokenizers", "Tensors"], swiftSettings: checkedSwift),
+        .target(name: "Tasks", dependencies: ["Tokenizers"], swiftSettings: checkedSwift),
         // Layer 6: objectives, the trainer, checkpoints and recipes.
-        .target(name: "Training", dependencies: ["Models", "Optimizers", "PretrainingData", "SafeTensors", "Tokenizers"], swiftSettings: optimizedSwift),
-        .target(name: "FineTuning", dependencies: ["Models", "Tasks", "Training", "Tokenizers"], swiftSettings: optimizedSwift),
+        .target(name: "Training", dependencies: ["Models", "Optimizers", "PretrainingData", "SafeTensors", "Tokenizers"], swiftSettings: checkedSwift),
+        .target(name: "FineTuning", dependencies: ["Models", "Tasks", "Training", "Tokenizers"], swiftSettings: checkedSwift),
         // Formats, independent of everything numeric.
-        .target(name: "Tokenizers", swiftSettings: optimizedSwift),
-        .target(name: "SafeTensors", swiftSettings: optimizedSwift),
-        .target(name: "ModelConfig"),
+        .target(name: "Tokenizers", swiftSettings: checkedSwift),
+        .target(name: "SafeTensors", swiftSettings: checkedSwift),
+        .target(name: "ModelConfig", swiftSettings: checkedSwift),
         // The command-line tool.
         .executableTarget(
             name: "pretrain",
@@ -75,7 +79,7 @@ let package = Package(
                 "PretrainingData", "Tasks", "Training", "FineTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: optimizedSwift),
+            swiftSettings: checkedSwift),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Autodiff", "Optimizers"], resources: [.copy("Fixtures")]),
