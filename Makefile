@@ -15,8 +15,10 @@ demo: setup
 	bash scripts/main-job.sh
 
 # PRETRAIN_REQUIRE_DATA: setup has installed the real data, so tests that need it must not skip.
+# Then bad input against the release binary (what users run), scripts/release-smoke.sh.
 test: setup
 	$(BLAS_ENV) PRETRAIN_REQUIRE_DATA=1 swift test
+	$(BLAS_ENV) bash scripts/release-smoke.sh
 
 bench-kernels: setup
 	swift build -c release --product pretrain

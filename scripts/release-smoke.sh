@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Bad input against the release binary, as users run it: each case must end with the expected
+# exit status and a message naming the problem — never a crash (a signal), a hang or a silent
+# success. Run by `make test` after `swift test`; prints "release smoke: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product pretrain >/dev/null || { echo "release build failed" >&2; exit 1; }
+P=.build/release/pretrain
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+passed=0 failed=0
+# expect STATUS PATTERN -- COMMAND…: runs it (60 s at most) and checks the status and the output.
+expect() {
+  local status=$1 pattern=$2; shift 3
+  local out rc
+  out=$(timeout 60 "$@" 2>&1); rc=$?
+  if [ "$rc" -eq "$status" ] && grep -q -- "$pattern" <<<"$out"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL (exit $rc, wanted $status and '$pattern'): $*" >&2
+    tail -5 <<<"$out" >&2
+  fi
+}
+mk() { mkdir -p "$T/$1"; cat > "$T/$1/config.json"; }
+
+# Sizes from a config file are held to limits before anything is allocated.
+echo '{"model_type": "bert", "hidden_size": 1000000000, "num_attention_heads": 1}' | mk huge
+expect 1 "hidden_size 1000000000 is above the limit" -- $P init --config "$T/huge/config.json" --out "$T/out-huge"
+echo '{"model_type": "bert", "vocab_size": 4000000, "hidden_size": 32768, "num_attention_heads": 8}' | mk toobig
+expect 1 "more than this machine's" -- $P init --config "$T/toobig/config.json" --out "$T/out-toobig"
+
+# Tokenizer files: ids checked before allocation, the unknown token must exist, UTF-8 checked.
+echo '{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 999999999}}}' > "$T/ids.json"
+expect 1 "with only 2 tokens" -- $P tokenizer encode --tokenizer "$T/ids.json" "a"
+echo '{"model": {"type": "WordPiece", "vocab": {"a": 0}}}' > "$T/unk.json"
+expect 1 "unk_token" -- $P tokenizer encode --tokenizer "$T/unk.json" "a"
+printf '{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a\xff": 1}}}' > "$T/utf8.json"
+expect 1 "invalid UTF-8" -- $P tokenizer encode --tokenizer "$T/utf8.json" "a"
+
+# A model folder with a truncated weights file, or NaN weights.
+$P init --config tiny --heads mlm --out "$T/model" >/dev/null
+cp Tests/TokenizersTests/Fixtures/minilm_tokenizer.json "$T/model/tokenizer.json"
+cp -r "$T/model" "$T/truncated"; head -c 100000 "$T/model/model.safetensors" > "$T/truncated/model.safetensors"
+expect 1 "safetensors" -- $P fill-mask --model "$T/truncated" "a [MASK] b"
+python3 - "$T/model/model.safetensors" "$T/nan" <<'PY'
+import json, os, shutil, struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+shutil.copytree(os.path.dirname(src), dst)
+data = bytearray(open(src, "rb").read())
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+start = header["bert.embeddings.word_embeddings.weight"]["data_offsets"][0]
+data[8 + n + start:8 + n + start + 4] = struct.pack("<f", float("nan"))
+open(os.path.join(dst, "model.safetensors"), "wb").write(data)
+PY
+expect 1 "NaN or infinity" -- $P fill-mask --model "$T/nan" "a [MASK] b"
+
+# Recipe settings that cannot train are refused before a run starts.
+expect 1 "lr must be a positive number" -- $P recipe show roberta --set lr=-1
+expect 1 "batch_size × seq_len" -- $P recipe show roberta --set batch_size=100000 --set seq_len=50000
+
+# Fine-tuning a model with fewer positions than max_length (rows used to be written past each other).
+python3 -c "import json; c=json.load(open('$T/model/config.json')); c['max_position_embeddings']=32; json.dump(c, open('$T/model/config.json','w'))"
+$P init --config "$T/model/config.json" --heads mlm --out "$T/short" >/dev/null && cp "$T/model/tokenizer.json" "$T/short/"
+if [ -d data/pattern ]; then
+  expect 0 "the model has 32 positions" -- $P finetune --task pos --model "$T/short" --out "$T/ft" --set epochs=1 --set max_train_examples=16
+fi
+
+echo "release smoke: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
