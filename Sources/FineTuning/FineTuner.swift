@@ -211,6 +211,10 @@ public final class FineTuner {
                 return Feature(ids: [enc.ids.map(Int32.init)], types: [enc.typeIDs.map(Int32.init)], targets: labels.map(Int32.init), example: i)
             }
         case .multipleChoice(let examples):
+            // Rows of a batch are (example, option) pairs scored as (B, C): one C per task.
+            if let first = examples.first, let uneven = examples.first(where: { $0.options.count != first.options.count }) {
+                throw FineTuningError.unevenOptions(task: task.name, example: uneven.id, options: uneven.options.count, expected: first.options.count)
+            }
             return try examples.enumerated().map { (i, e) in
                 var f = Feature(ids: [], types: [], targets: [Int32(e.label)], example: i)
                 for option in e.options {

@@ -92,6 +92,8 @@ public enum FineTuningError: Error, Sendable, Equatable, CustomStringConvertible
     case noPositiveLabel(task: String, labels: [String])
     /// The ranking loss trains on positive pairs only.
     case noPositivePairs(task: String, reason: String)
+    /// Multiple-choice examples of one task must have the same number of options.
+    case unevenOptions(task: String, example: String, options: Int, expected: Int)
 
     public var description: String {
         switch self {
@@ -101,6 +103,8 @@ public enum FineTuningError: Error, Sendable, Equatable, CustomStringConvertible
             return "task \(task): the sentence-embedding head needs the label that means \"similar\" among \(labels.joined(separator: ", ")); set positive_label in the task file"
         case let .noPositivePairs(task, reason):
             return "task \(task): --set embedding_loss=ranking trains on positive pairs only; \(reason)"
+        case let .unevenOptions(task, example, options, expected):
+            return "task \(task): example \(example) has \(options) options but the first has \(expected); give every example the same number of options (a batch scores one count)"
         }
     }
 }

@@ -286,6 +286,7 @@ public enum TaskLoaders {
             objects = [(try parseJSONDocument(bytes, path: path), 1)]
         }
         var out: [MultipleChoiceExample] = []
+        var optionCount: Int?
         for (k, (obj, objLine)) in objects.enumerated() {
             func bad(_ problem: String, _ fix: String, near: String? = nil) -> TaskDataError {
                 let line = objLine > 1 ? objLine : (near.map { lineNumber(of: $0, in: bytes) } ?? 1)
@@ -309,6 +310,12 @@ public enum TaskLoaders {
                     guard case .string(let s) = v else { throw bad("question \(q + 1): an option is not text", "quote the options", near: "\"options\"") }
                     return s
                 }
+                // A batch scores every example's options as one (B, C) block: one count per file.
+                if let expected = optionCount, options.count != expected {
+                    throw bad("question \(q + 1) has \(options.count) options, the first question of the file \(expected)",
+                              "give every question the same number of options", near: "\"options\"")
+                }
+                optionCount = options.count
                 let letters = letter.unicodeScalars
                 guard letters.count == 1, let a = letters.first, a.value >= 65, Int(a.value - 65) < options.count else {
                     let last = options.isEmpty ? "A" : String(UnicodeScalar(UInt8(64 + min(options.count, 26))))

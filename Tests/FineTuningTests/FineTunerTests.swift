@@ -137,6 +137,19 @@ final class FineTunerTests: XCTestCase {
         }
     }
 
+    /// Examples with different numbers of options cannot share a (B, C) batch: a named error.
+    func testUnevenMultipleChoiceOptionsAreANamedError() throws {
+        let a = MultipleChoiceExample(id: "a", context: "the movie", question: "", options: ["good", "bad"], label: 0)
+        let b = MultipleChoiceExample(id: "b", context: "the plot", question: "", options: ["good", "bad", "fine"], label: 2)
+        let task = TaskData(name: "mc", kind: .multipleChoice, labels: [], train: .multipleChoice([a, b]), dev: .multipleChoice([a]),
+                            test: .multipleChoice([a]))
+        let tuner = FineTuner(task: task, model: try model(head: .multipleChoice), tokenizer: try tokenizer(), settings: FineTuneSettings(),
+                              runFolder: temporaryFolder(), positiveLabel: nil)
+        XCTAssertThrowsError(try tuner.features(.train)) { error in
+            XCTAssertEqual(error as? FineTuningError, .unevenOptions(task: "mc", example: "b", options: 3, expected: 2))
+        }
+    }
+
     func testLayerwiseDecayScalesLearningRatesByDepth() throws {
         var settings = FineTuneSettings()
         settings.layerDecay = 0.8

@@ -137,6 +137,10 @@ final class LoaderTests: XCTestCase {
         assertError(bad, line: 4, contains: "answer \"F\"") { try TaskLoaders.race(path: bad) }
         let broken = try file("broken.json", one.replacingOccurrences(of: "[\"Tom\"", with: "[\"Tom"))
         XCTAssertThrowsError(try TaskLoaders.race(path: broken)) { e in XCTAssertTrue("\(e)".contains("bad JSON"), "\(e)") }
+        // Every question needs the same number of options (one (B, C) block per batch): FILE:LINE.
+        let uneven = try file("uneven.jsonl", one.replacingOccurrences(of: "\n", with: " ") + "\n"
+                              + one.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: ", \"Sue\"]", with: "]") + "\n")
+        assertError(uneven, line: 2, contains: "question 2 has 3 options, the first question of the file 4") { try TaskLoaders.race(path: uneven) }
     }
 
     func testCoNLL() throws {
