@@ -155,6 +155,17 @@ public struct PaddingParams: Sendable, Equatable {
     public var padTypeID: Int
     /// The padding token string.
     public var padToken: String
+    /// The longest fixed padding length (a flag or a tokenizer.json asking for billions would
+    /// allocate that many tokens per text).
+    public static let lengthLimit = 1 << 20
+
+    static func checkedLength(_ length: Int) throws -> Int {
+        guard length >= 0 && length <= lengthLimit else {
+            throw TokenizerError.invalidField(path: "padding.length", reason: "\(length) is outside 0...\(lengthLimit)")
+        }
+        return length
+    }
+
     /// Creates padding settings.
     public init(strategy: Strategy = .batchLongest, direction: PaddingDirection = .right, padToMultipleOf: Int? = nil, padID: Int = 0, padTypeID: Int = 0, padToken: String = "[PAD]") {
         self.strategy = strategy; self.direction = direction; self.padToMultipleOf = padToMultipleOf

@@ -158,7 +158,7 @@ public final class Tokenizer: Sendable {
             // A single encoding is its own batch: batch-longest only rounds up to the multiple.
             let len: Int
             switch pad.strategy {
-            case .fixed(let l): len = l
+            case .fixed(let l): len = try PaddingParams.checkedLength(l)
             case .batchLongest: len = e.count
             }
             e.pad(to: roundUp(len, pad.padToMultipleOf), padID: pad.padID, padTypeID: pad.padTypeID, padToken: pad.padToken, direction: pad.direction)
@@ -188,7 +188,7 @@ public final class Tokenizer: Sendable {
         if let pad = (padding ?? config.padding) {
             var len: Int
             switch pad.strategy {
-            case .fixed(let l): len = l
+            case .fixed(let l): len = try PaddingParams.checkedLength(l)
             case .batchLongest: len = out.map(\.count).max() ?? 0
             }
             len = roundUp(len, pad.padToMultipleOf)

@@ -121,6 +121,11 @@ final class BadInputTests: XCTestCase {
             guard case .invalidField(let path, _)? = e as? TokenizerError else { return XCTFail("\(e)") }
             XCTAssertEqual(path, "added_tokens[0].id")
         }
+        let tok = try Fixtures.tokenizer("minilm")
+        XCTAssertThrowsError(try tok.encode("hello", padding: .some(PaddingParams(strategy: .fixed(3_000_000_000))))) { e in
+            guard case .invalidField(let path, _)? = e as? TokenizerError else { return XCTFail("\(e)") }
+            XCTAssertEqual(path, "padding.length")
+        }
         let bytes = Array(#"{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a"#.utf8) + [0xFF] + Array(#"": 1}}}"#.utf8)
         XCTAssertThrowsError(try Tokenizer(jsonBytes: bytes)) { e in
             XCTAssertEqual(e as? TokenizerError, .malformedJSON(offset: 56, reason: "invalid UTF-8"))
