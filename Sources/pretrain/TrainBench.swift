@@ -91,19 +91,6 @@ func peakResidentMiB() -> Double {
     return 0
 }
 
-/// Floating-point operations of one MLM training step (forward + backward ≈ 3× forward), counted
-/// for the full model — every row of every layer, as PyTorch computes it. Our step skips most of
-/// the last layer's rows (``RowSelection``), so the GFLOP/s we report are model FLOPs per second
-/// (the convention of model-FLOPs utilisation), not the arithmetic actually done.
-func trainingStepFLOPs(_ c: EncoderConfiguration, batch: Int, length: Int, maskedRows: Int) -> Double {
-    let (h, i, l, v) = (Double(c.hiddenSize), Double(c.intermediateSize), Double(c.layers), Double(c.vocabSize))
-    let tokens = Double(batch * length)
-    let dense = 2 * tokens * l * (4 * h * h + 2 * h * i)
-    let attention = 2 * tokens * l * 2 * Double(length) * h
-    let head = 2 * Double(maskedRows) * (h * h + h * v)
-    return 3 * (dense + attention + head)
-}
-
 /// The objectives `bench train` can time.
 enum BenchObjective: String, ExpressibleByArgument, CaseIterable {
     /// MLM on the 15 % masked rows (the model issue's step).
@@ -221,8 +208,10 @@ struct InferBench: ParsableCommand {
             }
         }
         let seconds = try options.secondsPerStep(forward)
-        let flops = trainingStepFLOPs(config, batch: options.batch, length: options.sequenceLength,
-                                      maskedRows: task == .fillMask ? positions.count : 0) / 3
+        // Model FLOPs (every row of every layer, as PyTorch computes them; the row selection's
+        // savings are not subtracted): the convention of model-FLOPs utilisation.
+        let flops = model.encoder.forwardFLOPs(sequences: options.batch, length: options.sequenceLength)
+            + (task == .fillMask ? model.maskedLM?.forwardFLOPs(rows: positions.count) ?? 0 : 0)
         var result = options.report(seconds: seconds, flops: flops)
         result["task"] = task.rawValue
         let bound = denseProductSeconds(config, tokens: options.batch * options.sequenceLength,
