@@ -16,8 +16,8 @@ public struct ParameterCount: Codable, Sendable, Equatable {
     public var total: Int { backbone + heads }
 
     public init(config c: EncoderConfiguration, heads: HeadSet) {
-        let (v, e, h, i, p, t) = (c.vocabSize, c.embeddingSize, c.hiddenSize, c.intermediateSize, c.maxPositions, c.typeVocabSize)
-        var emb = v * e + p * e + t * e + 2 * e
+        let (v, e, h, i) = (c.vocabSize, c.embeddingSize, c.hiddenSize, c.intermediateSize)
+        var emb = Self.embeddingTables(c)
         if c.family == .albert || e != h { emb += e * h + h }
         embeddings = emb
         let attention = 4 * (h * h + h) + 2 * h

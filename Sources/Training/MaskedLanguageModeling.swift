@@ -30,7 +30,7 @@ public final class MaskedLanguageModeling: PretrainingObjective {
         let (loss, predictions) = try head.loss(out.hidden, positions: out.rows(at: batch.positions), targets: batch.labels,
                                                 normalizer: m, tape: pass.tape)
         statistics.add("mlm_loss", Double(loss.value.scalar) * Double(m), over: batch.predictionCount)
-        statistics.add("mlm_accuracy", Double(zip(predictions, batch.labels).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }),
+        statistics.add("mlm_accuracy", Double(matches(predictions, batch.labels)),
                        over: batch.predictionCount)
         return loss
     }

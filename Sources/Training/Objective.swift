@@ -269,6 +269,11 @@ extension PretrainingObjectives {
     }
 }
 
+/// How many predicted ids equal their labels (the fused loss's ignored rows, −1 vs −100, never do).
+func matches(_ predictions: [Int32], _ labels: [Int32]) -> Int {
+    zip(predictions, labels).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+}
+
 /// Rows of `logits` (N,C) whose argmax equals the label (ignored rows, −100, never match).
 func correctCount(_ logits: Tensor, _ labels: [Int32]) -> Int {
     let (n, c) = (logits.rowCount, logits.lastDimension)

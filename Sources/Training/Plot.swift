@@ -74,12 +74,14 @@ public struct LineChart {
     }
 }
 
+/// Line colours, in order (matplotlib's tab10).
+let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+
 /// Writes `loss.svg` and `accuracy.svg` into a run folder from its metrics.jsonl: the optimised
 /// loss and every `*_loss` metric, and every `*_accuracy` metric (the objectives' and the
 /// baselines'), training and held out, by whatever names the run's objectives logged.
 public func writeRunPlots(runFolder: URL) throws {
     let records = MetricsLog.read(runFolder.appendingPathComponent("metrics.jsonl"))
-    let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
     func chart(_ title: String, keys: (String) -> Bool) -> LineChart {
         var names = Set<String>()
         for r in records { for (key, value) in r where value is Double && keys(key) { names.insert(key) } }
@@ -106,7 +108,6 @@ public func writeRunPlots(runFolder: URL) throws {
 /// A held-out metric of several runs against their training FLOPs (`pretrain report --plot`):
 /// runs compared at equal compute.
 public func computeChart(runFolders: [URL], metric: String) -> LineChart {
-    let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
     let series = runFolders.enumerated().map { index, folder -> LineChart.Series in
         let points = MetricsLog.read(folder.appendingPathComponent("metrics.jsonl")).compactMap { r -> (x: Double, y: Double)? in
             guard r["split"] as? String == "eval", let x = number(r["train_flops"]), let y = r[metric] as? Double else { return nil }

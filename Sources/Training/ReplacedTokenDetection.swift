@@ -120,7 +120,7 @@ public final class ReplacedTokenDetection: PretrainingObjective {
         let samples = replacements ?? drawn
         precondition(samples.count >= batch.predictionCount, "one replacement per masked position")
         statistics.add("generator_mlm_loss", Double(mlm.value.scalar) * Double(predictions), over: batch.predictionCount)
-        statistics.add("generator_mlm_accuracy", Double(zip(guesses, batch.labels).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }),
+        statistics.add("generator_mlm_accuracy", Double(matches(guesses, batch.labels)),
                        over: batch.predictionCount)
 
         // The corrupted input and its labels: 1 where the draw differs from the original token.

@@ -85,6 +85,9 @@ public enum LossKernels {
         typealias V = VectorMath.Vector
         let w = VectorMath.width
         parallelFor(blocks) { range in
+            // Tempered draws need the row's scaled exponentials beside the logits: one buffer per task.
+            let scratch = (sampling?.temperature ?? 1) != 1 ? UnsafeMutablePointer<Float>.allocate(capacity: v) : nil
+            defer { scratch?.deallocate() }
             for block in range {
                 let partial = partials.map { $0 + block * v }
                 partial?.initialize(repeating: 0, count: v)
@@ -99,8 +102,9 @@ public enum LossKernels {
                     }
                     let mx = bias.map { addingBiasReturningMax(row, $0, v) } ?? SoftmaxKernel.rowMax(row, v)
                     predictions[r] = Int32(SoftmaxKernel.firstIndex(of: mx, row, v))
-                    if let sampling, sampling.temperature != 1 {
-                        sampling.samples[r] = Int32(temperedSample(row, v, shift: mx, temperature: sampling.temperature, uniform: sampling.uniforms[r]))
+                    if let sampling, let scratch {
+                        sampling.samples[r] = Int32(temperedSample(row, v, shift: mx, temperature: sampling.temperature,
+                                                                   uniform: sampling.uniforms[r], scratch: scratch))
                     }
                     let target = row[Int(t)]
                     // The row is ours to overwrite: exponentials in place, then the gradient.
@@ -165,10 +169,10 @@ public enum LossKernels {
         return last
     }
 
-    /// A draw from softmax(logits/temperature) with uniform `u`, leaving `logits` as they are.
-    static func temperedSample(_ logits: UnsafePointer<Float>, _ c: Int, shift: Float, temperature: Float, uniform u: Float) -> Int {
-        let scaled = UnsafeMutablePointer<Float>.allocate(capacity: c)
-        defer { scaled.deallocate() }
+    /// A draw from softmax(logits/temperature) with uniform `u`, leaving `logits` as they are
+    /// (`scaled`: room for `c` floats).
+    static func temperedSample(_ logits: UnsafePointer<Float>, _ c: Int, shift: Float, temperature: Float, uniform u: Float,
+                               scratch scaled: UnsafeMutablePointer<Float>) -> Int {
         let k = 1 / temperature
         for j in 0..<c { scaled[j] = (logits[j] - shift) * k }
         let total = SoftmaxKernel.expShifted(scaled, scaled, c, shift: 0)
