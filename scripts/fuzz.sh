@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer, through swiftc -sanitize=fuzzer,address) of the parsers of
-# files users hand us: tokenizer.json (+ encode/decode), safetensors, config.json, task files.
+# files users hand us: tokenizer.json (+ encode/decode), safetensors, config.json, task files,
+# pretraining shards (+ manifest.json).
 # Each target is compiled with its module's sources into one binary (Fuzz/*.swift holds the entry
 # points) and run for SECONDS from the committed seeds in Fuzz/corpus/TARGET (new inputs it finds
 # go to a scratch corpus under /tmp, not into the repository). A crash leaves its input in
 # /tmp/fuzz/TARGET/crash-* and the script exits non-zero: turn each into a regression test.
 # Leak detection is off: FoundationEssentials' FileManager.contents(atPath:) leaks 4 KB reading an
 # empty file (seen here), which would stop every run at its first empty input.
-#   bash scripts/fuzz.sh [SECONDS] [TARGET …]      targets: tokenizer-json safetensors config-json task-files
+#   bash scripts/fuzz.sh [SECONDS] [TARGET …]      targets: tokenizer-json safetensors config-json task-files shard
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-600}; shift || true
-TARGETS=${*:-"tokenizer-json safetensors config-json task-files"}
+TARGETS=${*:-"tokenizer-json safetensors config-json task-files shard"}
 OUT=/tmp/fuzz; mkdir -p "$OUT"
 status=0
 for target in $TARGETS; do
@@ -20,6 +21,8 @@ for target in $TARGETS; do
     safetensors) sources=(Sources/SafeTensors/*.swift Fuzz/FuzzSafeTensors.swift) ;;
     config-json) sources=(Sources/ModelConfig/*.swift Fuzz/FuzzConfigJSON.swift) ;;
     task-files) sources=(Sources/Tokenizers/*.swift Sources/Tokenizers/*/*.swift Sources/Tasks/*.swift Fuzz/FuzzTaskFiles.swift) ;;
+    # The shard reader and writer without the rest of PretrainingData (which needs Tensors and BLAS).
+    shard) sources=(Sources/Tokenizers/*.swift Sources/Tokenizers/*/*.swift Sources/PretrainingData/{Shard,AtomicFile,TokenizedCorpus}.swift Fuzz/FuzzShard.swift) ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
   esac
   dir=$OUT/$target; mkdir -p "$dir/corpus"

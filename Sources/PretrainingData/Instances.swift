@@ -117,7 +117,7 @@ public struct InstancePlan: Sendable, Equatable, Hashable {
     }
 }
 
-/// Builds pretraining instances in two steps, for streaming over a memory-mapped corpus:
+/// Builds pretraining instances in two steps, for streaming over a tokenized corpus:
 /// ``plan(_:seed:epoch:)`` decides every instance of an epoch as token ranges (cheap, shuffled,
 /// deterministic per (seed, epoch)), ``materialize(_:from:)`` reads one instance's tokens and
 /// lays them out with the template.

@@ -25,7 +25,7 @@ import Darwin
 /// Errors opening or writing binary shards. Every message names the file, says what is wrong and
 /// what to do.
 public enum ShardError: Error, CustomStringConvertible, Equatable {
-    /// The file does not exist or cannot be mapped.
+    /// The file does not exist, cannot be read, or changed while it was read.
     case unreadable(path: String, reason: String)
     /// The file cannot be written.
     case cannotWrite(path: String, reason: String)
@@ -94,6 +94,10 @@ public func fnv1a64<C: Sequence>(_ bytes: C) -> UInt64 where C.Element == UInt8 
 public func tokenizerChecksum(_ tokenizer: Tokenizer) -> UInt64 {
     fnv1a64(tokenizer.serialized(pretty: false).utf8)
 }
+
+/// ``tokenizerChecksum(_:)`` under a name no `tokenizerChecksum` property shadows (and without
+/// the module prefix, so the fuzz target can build this file into another module).
+private func checksumOfTokenizer(_ tokenizer: Tokenizer) -> UInt64 { tokenizerChecksum(tokenizer) }
 
 /// Shard format constants.
 public enum ShardFormat {
@@ -187,9 +191,16 @@ public final class ShardWriter {
     }
 }
 
-/// A read-only memory mapping of a whole file, unmapped when released.
-final class MappedFile: @unchecked Sendable {
-    // Immutable after init; the mapping is read-only, so sharing it across threads is safe.
+/// A whole file read into memory with `pread`, freed when released.
+///
+/// Shards used to be mapped (`mmap`); a shard truncated or rewritten under a running job then
+/// killed it with SIGBUS at the next read of a vanished page, with no way to turn that into an
+/// error. A copy costs the file's size in memory (2–4 bytes a token plus 1/8 byte and the offsets;
+/// a 50M-token shard is ~110 MB) and nothing in time: opening already reads every byte to check
+/// the token ids. Once read, the job no longer depends on the file; a file whose size changes
+/// while it is read is an error naming it.
+final class LoadedFile: @unchecked Sendable {
+    // Immutable after init; the bytes are never written again, so sharing across threads is safe.
     let base: UnsafeRawPointer
     let length: Int
 
@@ -197,25 +208,47 @@ final class MappedFile: @unchecked Sendable {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw ShardError.unreadable(path: path, reason: errno == ENOENT ? "no such file" : String(cString: strerror(errno))) }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ShardError.unreadable(path: path, reason: String(cString: strerror(errno))) }
-        length = Int(st.st_size)
+        func size() throws -> Int {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw ShardError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+            guard st.st_mode & S_IFMT == S_IFREG else { throw ShardError.unreadable(path: path, reason: "not a regular file") }
+            return Int(st.st_size)
+        }
+        let length = try size()
         guard length > 0 else { throw ShardError.wrongLength(path: path, expected: ShardFormat.headerSize, actual: 0) }
-        let p = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0)
-        guard let p, p != MAP_FAILED else { throw ShardError.unreadable(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))") }
-        base = UnsafeRawPointer(p)
+        guard let buffer = malloc(length) else {
+            throw ShardError.unreadable(path: path, reason: "cannot allocate \(length) bytes to read it (free memory, or prepare smaller shards with --tokens-per-shard)")
+        }
+        var done = 0
+        while done < length {
+            let n = pread(fd, buffer + done, length - done, off_t(done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                free(buffer)
+                let reason = n < 0 ? String(cString: strerror(errno)) : "it ended after \(done) of \(length) bytes (changed while being read)"
+                throw ShardError.unreadable(path: path, reason: reason)
+            }
+            done += n
+        }
+        let after = try size()
+        guard after == length else {
+            free(buffer)
+            throw ShardError.unreadable(path: path, reason: "its size changed from \(length) to \(after) bytes while it was read: another process is writing it; wait for it to finish")
+        }
+        self.base = UnsafeRawPointer(buffer)
+        self.length = length
     }
 
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
+    deinit { free(UnsafeMutableRawPointer(mutating: base)) }
 
     func uint64(at offset: Int) -> UInt64 { UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
     func uint32(at offset: Int) -> UInt32 { UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
 }
 
-/// One memory-mapped shard, validated on open, read as a ``TokenizedCorpus``: token ids and
-/// word-start flags are read straight from the mapping.
+/// One shard, read into memory and validated on open, read as a ``TokenizedCorpus``: token ids
+/// and word-start flags are read straight from its bytes.
 public final class Shard: TokenizedCorpus, @unchecked Sendable {
-    // @unchecked: every stored property is immutable; the mapping is read-only.
+    // @unchecked: every stored property is immutable; the bytes are read-only.
     /// The shard file.
     public let path: String
     /// Vocabulary size recorded in the header.
@@ -227,22 +260,22 @@ public final class Shard: TokenizedCorpus, @unchecked Sendable {
     public let tokenCount: Int
     public let sentenceCount: Int
     public let documentCount: Int
-    let file: MappedFile
+    let file: LoadedFile
     let tokensAt: Int
     let bitsAt: Int
     let sentenceOffsetsAt: Int
     let documentOffsetsAt: Int
 
-    /// Maps and validates a shard: magic, version, dtype, length, offsets, token ids; and, when
+    /// Reads and validates a shard: magic, version, dtype, length, offsets, token ids; and, when
     /// `tokenizer` is given, that it was made with that tokenizer.
     public convenience init(path: String, tokenizer: Tokenizer?) throws {
-        try self.init(path: path, expectedChecksum: tokenizer.map { PretrainingData.tokenizerChecksum($0) })
+        try self.init(path: path, expectedChecksum: tokenizer.map { checksumOfTokenizer($0) })
     }
 
-    /// Maps and validates a shard; `expectedChecksum` (when given) must match its tokenizer checksum.
+    /// Reads and validates a shard; `expectedChecksum` (when given) must match its tokenizer checksum.
     public init(path: String, expectedChecksum: UInt64?) throws {
         self.path = path
-        let f = try MappedFile(path: path)
+        let f = try LoadedFile(path: path)
         file = f
         guard f.length >= ShardFormat.headerSize else { throw ShardError.wrongLength(path: path, expected: ShardFormat.headerSize, actual: f.length) }
         guard (0..<8).allSatisfy({ f.base.load(fromByteOffset: $0, as: UInt8.self) == ShardFormat.magic[$0] }) else { throw ShardError.badMagic(path: path) }
@@ -365,7 +398,7 @@ public final class ShardedCorpus: TokenizedCorpus, @unchecked Sendable {
     public static func open(directory: URL, tokenizer: Tokenizer?) throws -> ShardedCorpus {
         let manifestURL = directory.appendingPathComponent(ShardManifest.fileName)
         let manifest = try ShardManifest.read(from: manifestURL)
-        let checksum = tokenizer.map { PretrainingData.tokenizerChecksum($0) }
+        let checksum = tokenizer.map { checksumOfTokenizer($0) }
         if let c = checksum, c != manifest.tokenizerChecksum {
             throw ShardError.tokenizerMismatch(path: manifestURL.path, shardChecksum: manifest.tokenizerChecksum, tokenizerChecksum: c)
         }

@@ -4,7 +4,7 @@
 ///
 /// Sentences and tokens are numbered globally: document `d` owns the sentences
 /// `sentences(ofDocument: d)`, sentence `s` owns the tokens `tokens(ofSentence: s)`.
-/// Implementations: ``InMemoryCorpus`` (tests, small inputs) and the memory-mapped shards.
+/// Implementations: ``InMemoryCorpus`` (tests, small inputs) and the shards (read into memory).
 public protocol TokenizedCorpus: Sendable {
     var documentCount: Int { get }
     var sentenceCount: Int { get }

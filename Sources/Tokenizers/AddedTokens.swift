@@ -50,14 +50,14 @@ struct AddedVocabulary: Sendable {
     /// Id → index in `tokens`.
     var byID: [Int: Int] = [:]
 
-    init(tokens: [AddedToken], normalizer: Normalizer?) {
+    init(tokens: [AddedToken], normalizer: Normalizer?) throws {
         self.tokens = tokens
         for (i, t) in tokens.enumerated() {
             byID[t.id] = i
             if t.content.isEmpty { continue }
             if t.normalized {
                 var n = NormalizedString(t.content)
-                normalizer?.normalize(&n)
+                try normalizer?.normalize(&n)
                 if n.isEmpty { continue }
                 normalizedTrie.insert(n.scalars, Int32(i), keepExisting: true)
                 hasNormalized = true
@@ -118,7 +118,7 @@ struct AddedVocabulary: Sendable {
     @inline(__always) func isWordChar(_ c: UInt32) -> Bool { c == 95 || isAlphanumeric(c) }
 
     /// Splits raw text on added tokens, normalizes the rest, then splits on normalized added tokens.
-    func extractAndNormalize(_ text: [UInt32], normalizer: Normalizer?) -> PreTokenizedString {
+    func extractAndNormalize(_ text: [UInt32], normalizer: Normalizer?) throws -> PreTokenizedString {
         let whole = NormalizedString(scalars: text)
         var splits: [PreTokenizedString.Split] = []
         let firstPass: [(Range<Int>, Int?)] = hasRaw ? findMatches(text, rawTrie) : [(0..<text.count, nil)]
@@ -128,7 +128,7 @@ struct AddedVocabulary: Sendable {
                 splits.append(.init(normalized: piece, tokens: [Token(id: tokens[idx].id, start: 0, end: piece.count, value: piece.string)]))
                 continue
             }
-            normalizer?.normalize(&piece)
+            try normalizer?.normalize(&piece)
             if !hasNormalized {
                 if !piece.isEmpty { splits.append(.init(normalized: piece, tokens: nil)) }
                 continue

@@ -19,7 +19,7 @@ public indirect enum Decoder: Sendable {
     /// Several, chained.
     case sequence([Decoder])
 
-    func decodeChain(_ tokens: [String]) -> [String] {
+    func decodeChain(_ tokens: [String]) throws -> [String] {
         switch self {
         case let .wordPiece(prefix, cleanup):
             return tokens.enumerated().map { i, t in
@@ -54,9 +54,9 @@ public indirect enum Decoder: Sendable {
                 return String(v)
             }
         case let .replace(pattern, content):
-            return tokens.map { t in
+            return try tokens.map { t in
                 var n = NormalizedString(t)
-                Normalizer.replace(pattern, content).normalize(&n)
+                try Normalizer.replace(pattern, content).normalize(&n)
                 return n.string
             }
         case .byteFallback:
@@ -95,13 +95,13 @@ public indirect enum Decoder: Sendable {
             }
         case .sequence(let l):
             var t = tokens
-            for d in l { t = d.decodeChain(t) }
+            for d in l { t = try d.decodeChain(t) }
             return t
         }
     }
 
     /// Decodes tokens to text.
-    public func decode(_ tokens: [String]) -> String { decodeChain(tokens).joined() }
+    public func decode(_ tokens: [String]) throws -> String { try decodeChain(tokens).joined() }
 }
 
 extension String {

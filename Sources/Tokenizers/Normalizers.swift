@@ -6,8 +6,18 @@ public enum Pattern: Sendable {
     case string(String)
     case regex(String)
 
+    /// Seconds a regular expression may search a text of `length` UTF-16 units before the search
+    /// is stopped as runaway backtracking: 1 s plus 20 µs a unit — about 400× what the GPT-2
+    /// split pattern needs (measured 0.1 µs a unit with ICU), so no sane pattern meets it.
+    static func regexTimeBudget(length: Int) -> Double { 1 + 20e-6 * Double(length) }
+
     /// Non-overlapping matches in `scalars`, as scalar index ranges, left to right.
-    func matches(in scalars: [UInt32]) -> [Range<Int>] {
+    ///
+    /// Regular expressions run on ICU (through `NSRegularExpression`), a backtracking matcher, as
+    /// Hugging Face's Oniguruma is: a pattern such as `(a+)+$` takes exponential time on some
+    /// texts. The search reports progress as it runs and is stopped past
+    /// ``regexTimeBudget(length:)``, a `TokenizerError.regexTooSlow` instead of a hang.
+    func matches(in scalars: [UInt32]) throws -> [Range<Int>] {
         switch self {
         case .string(let s):
             let p = stringScalars(s)
@@ -33,10 +43,20 @@ public enum Pattern: Sendable {
                 u += w
             }
             if u <= ns.length { u16ToScalar[min(u, ns.length)] = scalars.count }
-            return re.matches(in: text, range: NSRange(location: 0, length: ns.length)).compactMap { m in
+            var out: [Range<Int>] = []
+            var ranOut = false
+            let budget = Pattern.regexTimeBudget(length: ns.length)
+            let start = DispatchTime.now().uptimeNanoseconds
+            re.enumerateMatches(in: text, options: [.reportProgress], range: NSRange(location: 0, length: ns.length)) { m, _, stop in
+                guard let m else {
+                    if Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 > budget { ranOut = true; stop.pointee = true }
+                    return
+                }
                 let lo = u16ToScalar[m.range.location], hi = u16ToScalar[m.range.location + m.range.length]
-                return lo < hi ? lo..<hi : nil
+                if lo < hi { out.append(lo..<hi) }
             }
+            if ranOut { throw TokenizerError.regexTooSlow(pattern: r, length: scalars.count, seconds: budget) }
+            return out
         }
     }
 
@@ -93,8 +113,22 @@ public indirect enum Normalizer: Sendable {
     /// Applies normalizers in order.
     case sequence([Normalizer])
 
-    /// Normalizes `s` in place.
-    public func normalize(_ s: inout NormalizedString) {
+    /// The most scalars normalization may make of a text of `count` scalars: 64× plus 4096.
+    /// Legitimate rules grow a text a few times at most (NFKD 18× for the longest decomposition,
+    /// BERT's CJK spacing 3×); a chain of `Replace` rules that each multiply it would otherwise
+    /// grow it without bound.
+    public static func lengthLimit(forInput count: Int) -> Int { 64 * count + 4096 }
+
+    /// Normalizes `s` in place; a result longer than ``lengthLimit(forInput:)`` is a
+    /// `TokenizerError.normalizedTooLong`, found before the step that would make it allocates.
+    public func normalize(_ s: inout NormalizedString) throws {
+        try normalize(&s, limit: Normalizer.lengthLimit(forInput: s.count), input: s.count)
+    }
+
+    private func normalize(_ s: inout NormalizedString, limit: Int, input: Int) throws {
+        func check(_ grown: Int) throws {
+            if grown > limit { throw TokenizerError.normalizedTooLong(input: input, length: grown, limit: limit) }
+        }
         switch self {
         case let .bert(clean, chinese, strip, lower):
             if clean {
@@ -121,24 +155,25 @@ public indirect enum Normalizer: Sendable {
         case let .strip(left, right):
             s.strip(left: left, right: right, isWhitespace)
         case let .replace(pattern, content):
-            switch pattern {
-            case .string(let p): s.replace(stringScalars(p), with: stringScalars(content))
-            case .regex:
-                let ms = pattern.matches(in: s.scalars)
-                guard !ms.isEmpty else { return }
-                let old = s, rep = stringScalars(content)
-                s.rebuild { b in
-                    var i = 0
-                    for m in ms {
-                        while i < m.lowerBound { b.append(old.scalars[i], old.starts[i], old.ends[i]); i += 1 }
-                        for c in rep { b.append(c, old.starts[m.upperBound - 1], old.ends[m.upperBound - 1]) }
-                        i = m.upperBound
-                    }
-                    while i < old.scalars.count { b.append(old.scalars[i], old.starts[i], old.ends[i]); i += 1 }
+            let rep = stringScalars(content)
+            let ms = try pattern.matches(in: s.scalars)
+            guard !ms.isEmpty else { return }
+            try check(s.count + ms.reduce(0) { $0 + rep.count - $1.count })
+            // Each replacement scalar aligns with the last scalar of its match, as in Hugging Face.
+            let old = s
+            s.rebuild { b in
+                var i = 0
+                for m in ms {
+                    while i < m.lowerBound { b.append(old.scalars[i], old.starts[i], old.ends[i]); i += 1 }
+                    for c in rep { b.append(c, old.starts[m.upperBound - 1], old.ends[m.upperBound - 1]) }
+                    i = m.upperBound
                 }
+                while i < old.scalars.count { b.append(old.scalars[i], old.starts[i], old.ends[i]); i += 1 }
             }
         case .prepend(let p):
-            s.prepend(stringScalars(p))
+            let scalars = stringScalars(p)
+            try check(s.count + scalars.count)
+            s.prepend(scalars)
         case .precompiled(let map):
             map.normalize(&s)
         case .nmt:
@@ -152,14 +187,15 @@ public indirect enum Normalizer: Sendable {
                 }
             }
         case .sequence(let list):
-            for n in list { n.normalize(&s) }
+            for n in list { try n.normalize(&s, limit: limit, input: input) }
         }
+        try check(s.count)
     }
 
     /// Normalizes a plain string.
-    public func normalize(_ text: String) -> String {
+    public func normalize(_ text: String) throws -> String {
         var s = NormalizedString(text)
-        normalize(&s)
+        try normalize(&s)
         return s.string
     }
 }

@@ -30,12 +30,12 @@ public struct PreTokenizedString: Sendable {
 
     /// Splits every untokenized split with `f`, which may transform the string and returns the
     /// ranges of the new pieces. Empty pieces are dropped.
-    mutating func split(_ f: (inout NormalizedString) -> [Range<Int>]) {
+    mutating func split(_ f: (inout NormalizedString) throws -> [Range<Int>]) rethrows {
         var out: [Split] = []
         out.reserveCapacity(splits.count * 2)
         for var s in splits {
             if s.tokens != nil { out.append(s); continue }
-            let ranges = f(&s.normalized)
+            let ranges = try f(&s.normalized)
             if ranges.count == 1, ranges[0] == 0..<s.normalized.count {
                 if !s.normalized.isEmpty { out.append(s) }
                 continue
@@ -129,7 +129,7 @@ public indirect enum PreTokenizer: Sendable {
     case sequence([PreTokenizer])
 
     /// Pre-tokenizes in place.
-    public func preTokenize(_ p: inout PreTokenizedString) {
+    public func preTokenize(_ p: inout PreTokenizedString) throws {
         switch self {
         case .bert:
             p.split { s in bertSplit(s.scalars) }
@@ -170,7 +170,7 @@ public indirect enum PreTokenizer: Sendable {
                 return splitRanges(count: s.count, matches: charMatches(s.scalars) { $0 == rep }, behavior: .mergedWithNext)
             }
         case let .split(pattern, behavior, invert):
-            p.split { s in splitRanges(count: s.count, matches: pattern.matches(in: s.scalars), behavior: behavior, invert: invert) }
+            try p.split { s in splitRanges(count: s.count, matches: try pattern.matches(in: s.scalars), behavior: behavior, invert: invert) }
         case .punctuation(let behavior):
             p.split { s in splitRanges(count: s.count, matches: charMatches(s.scalars, isBertPunctuation), behavior: behavior) }
         case .digits(let individual):
@@ -180,7 +180,7 @@ public indirect enum PreTokenizer: Sendable {
         case .charDelimiterSplit(let d):
             p.split { s in splitRanges(count: s.count, matches: charMatches(s.scalars) { $0 == d }, behavior: .removed) }
         case .sequence(let list):
-            for t in list { t.preTokenize(&p) }
+            for t in list { try t.preTokenize(&p) }
         }
     }
 

@@ -9,10 +9,11 @@ public final class Tokenizer: Sendable {
     /// Token string for every id (model vocabulary, overridden by added tokens).
     let idToToken: [String]
 
-    /// Builds a tokenizer from its typed configuration.
-    public init(config: TokenizerJSON) {
+    /// Builds a tokenizer from its typed configuration (normalizing its added tokens, which can
+    /// fail as encoding can).
+    public init(config: TokenizerJSON) throws {
         self.config = config
-        self.added = AddedVocabulary(tokens: config.addedTokens, normalizer: config.normalizer)
+        self.added = try AddedVocabulary(tokens: config.addedTokens, normalizer: config.normalizer)
         var names = config.model.vocabulary.tokens
         for t in config.addedTokens where t.id >= 0 && t.id < AddedToken.idLimit {
             if t.id >= names.count { names += [String](repeating: "", count: t.id + 1 - names.count) }
@@ -32,7 +33,7 @@ public final class Tokenizer: Sendable {
 
     /// Parses tokenizer.json bytes.
     public convenience init(jsonBytes: [UInt8]) throws {
-        self.init(config: try TokenizerJSON(bytes: jsonBytes))
+        try self.init(config: try TokenizerJSON(bytes: jsonBytes))
     }
 
     /// A BERT WordPiece tokenizer from a legacy `vocab.txt`.
@@ -47,7 +48,7 @@ public final class Tokenizer: Sendable {
         c.addedTokens = specials
         guard let cls = wp.vocab.id("[CLS]"), let sep = wp.vocab.id("[SEP]") else { throw TokenizerError.missingToken("[CLS] / [SEP]") }
         c.postProcessor = .bert(sep: ("[SEP]", sep), cls: ("[CLS]", cls))
-        return Tokenizer(config: c)
+        return try Tokenizer(config: c)
     }
 
     /// A RoBERTa/GPT-2 byte-level BPE tokenizer from legacy `vocab.json` + `merges.txt`.
@@ -66,7 +67,7 @@ public final class Tokenizer: Sendable {
         } else {
             c.postProcessor = .byteLevel(trimOffsets: true, addPrefixSpace: addPrefixSpace)
         }
-        return Tokenizer(config: c)
+        return try Tokenizer(config: c)
     }
 
     /// Loads `tokenizer.json`, a BERT `vocab.txt`, or a folder holding one of: tokenizer.json,
@@ -108,9 +109,9 @@ public final class Tokenizer: Sendable {
     public func token(of id: Int) -> String? { id >= 0 && id < idToToken.count ? idToToken[id] : nil }
 
     /// Encodes one sequence without post-processing (type id `typeID`).
-    func encodeSequence(_ text: [UInt32], typeID: Int, sequenceID: Int) -> Encoding {
-        var pre = added.extractAndNormalize(text, normalizer: config.normalizer)
-        config.preTokenizer?.preTokenize(&pre)
+    func encodeSequence(_ text: [UInt32], typeID: Int, sequenceID: Int) throws -> Encoding {
+        var pre = try added.extractAndNormalize(text, normalizer: config.normalizer)
+        try config.preTokenizer?.preTokenize(&pre)
         var e = Encoding()
         let vocabTokens = config.model.vocabulary.tokens
         // Take the splits out and release each one once tokenized, so that a very long input
@@ -136,8 +137,8 @@ public final class Tokenizer: Sendable {
     /// (`truncation`/`padding` override the file's settings; pass `.some(nil)` to disable).
     public func encode(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true,
                        truncation: TruncationParams?? = nil, padding: PaddingParams?? = nil) throws -> Encoding {
-        var a = encodeSequence(text.unicodeScalars.map(\.value), typeID: 0, sequenceID: 0)
-        var b = pair.map { encodeSequence($0.unicodeScalars.map(\.value), typeID: 1, sequenceID: 1) }
+        var a = try encodeSequence(text.unicodeScalars.map(\.value), typeID: 0, sequenceID: 0)
+        var b = try pair.map { try encodeSequence($0.unicodeScalars.map(\.value), typeID: 1, sequenceID: 1) }
         let trunc = truncation ?? config.truncation
         if let t = trunc {
             var p = t
@@ -206,7 +207,7 @@ public final class Tokenizer: Sendable {
             if skipSpecialTokens && added.isSpecial(id: id) { continue }
             toks.append(t)
         }
-        if let d = config.decoder { return d.decode(toks) }
+        if let d = config.decoder { return try d.decode(toks) }
         return toks.joined(separator: " ")
     }
 

@@ -18,6 +18,10 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     case training(String)
     /// An id outside the vocabulary was passed to decode.
     case unknownID(Int)
+    /// A regular expression ran past its time budget on one text (runaway backtracking).
+    case regexTooSlow(pattern: String, length: Int, seconds: Double)
+    /// Normalization grew a text past its limit.
+    case normalizedTooLong(input: Int, length: Int, limit: Int)
 
     /// The message: what went wrong and what to do.
     public var description: String {
@@ -40,6 +44,11 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
             return "training: \(reason)."
         case let .unknownID(id):
             return "id \(id) is not in the vocabulary. Pass ids produced by this tokenizer."
+        case let .regexTooSlow(pattern, length, seconds):
+            let shown = pattern.count > 80 ? String(pattern.prefix(80)) + "…" : pattern
+            return "the regular expression '\(shown)' in tokenizer.json was stopped after \(String(format: "%.1f", seconds)) s on a text of \(length) characters: it backtracks without end on such input (nested quantifiers such as (a+)+ do). Simplify the pattern, or split very long texts first."
+        case let .normalizedTooLong(input, length, limit):
+            return "the normalizer in tokenizer.json makes \(length) characters of a text of \(input) (the limit is \(limit), 64× plus 4096): its Replace or Prepend rules grow the text without bound. Fix the normalizer's rules."
         }
     }
 }

@@ -38,6 +38,6 @@ public enum RunTokenizer {
         case .wordpiece, .unigram:
             config.postProcessor = .bert(sep: ("[SEP]", try id("[SEP]")), cls: ("[CLS]", try id("[CLS]")))
         }
-        return Tokenizer(config: config)
+        return try Tokenizer(config: config)
     }
 }

@@ -48,6 +48,23 @@ final class ShardTests: XCTestCase {
         }
     }
 
+    /// A shard truncated or overwritten under a running job used to kill it with SIGBUS (the
+    /// pages of a mapping vanish); the shard is now read whole on open, so the job reads on.
+    func testShardTruncatedAfterOpenKeepsReading() throws {
+        let dir = try temporaryFolder()
+        let p = dir.appendingPathComponent("s.bin").path
+        try write(p, vocab: 30_522)
+        let shard = try Shard(path: p, expectedChecksum: 42)
+        XCTAssertEqual(truncate(p, 0), 0)
+        check(shard)
+        XCTAssertThrowsError(try Shard(path: p, expectedChecksum: 42)) { error in
+            XCTAssertEqual(error as? ShardError, .wrongLength(path: p, expected: ShardFormat.headerSize, actual: 0))
+        }
+        XCTAssertThrowsError(try Shard(path: dir.path, expectedChecksum: 42)) { error in
+            XCTAssertTrue("\(error)".contains("not a regular file"), "\(error)")
+        }
+    }
+
     func testLargeIDsSurviveUInt32() throws {
         let dir = try temporaryFolder()
         let p = dir.appendingPathComponent("big.bin").path
@@ -73,8 +90,7 @@ final class ShardTests: XCTestCase {
         // A token range spanning the two shards.
         XCTAssertEqual(set.tokenIDs(17..<21), [7, 7, 5, 6])
         XCTAssertEqual(set.wordStarts(17..<21), [false, true, true, false])
-        let c = try write(dir.appendingPathComponent("c.bin").path, vocab: 200)
-        _ = c
+        try write(dir.appendingPathComponent("c.bin").path, vocab: 200)
         XCTAssertThrowsError(try ShardedCorpus(shards: [try Shard(path: a, expectedChecksum: nil), try Shard(path: dir.appendingPathComponent("c.bin").path, expectedChecksum: nil)])) { e in
             guard case ShardError.inconsistentShards? = e as? ShardError else { return XCTFail("\(e)") }
         }

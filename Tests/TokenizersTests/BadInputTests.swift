@@ -131,4 +131,32 @@ final class BadInputTests: XCTestCase {
             XCTAssertEqual(e as? TokenizerError, .malformedJSON(offset: 56, reason: "invalid UTF-8"))
         }
     }
+
+    /// A `Split` regex that backtracks without end (`(a+)+$` on "aaaa…b" takes exponential time
+    /// in ICU, as in Oniguruma) is stopped after its time budget with a named error, not a hang.
+    func testRunawayRegexIsStopped() throws {
+        let json = #"{"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Isolated", "invert": false}, "model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1}}}"#
+        let tok = try Tokenizer(jsonBytes: Array(json.utf8))
+        XCTAssertEqual(try tok.encode("a", addSpecialTokens: false).ids, [1])
+        let start = Date()
+        XCTAssertThrowsError(try tok.encode(String(repeating: "a", count: 60) + "b", addSpecialTokens: false)) { e in
+            XCTAssertEqual(e as? TokenizerError, .regexTooSlow(pattern: "(a+)+$", length: 61, seconds: Pattern.regexTimeBudget(length: 61)))
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10, "stopped near its 1 s budget")
+    }
+
+    /// Normalizer rules that grow a text a thousandfold at each step stop at the length limit
+    /// before they allocate; legitimate growth (NFKD's longest decomposition, 18×) passes.
+    func testNormalizerGrowthIsBounded() throws {
+        let thousand = String(repeating: "a", count: 1000)
+        let grow = Normalizer.sequence(Array(repeating: .replace(.string("a"), thousand), count: 4))
+        XCTAssertThrowsError(try grow.normalize("aaaa")) { e in
+            XCTAssertEqual(e as? TokenizerError, .normalizedTooLong(input: 4, length: 4_000_000, limit: Normalizer.lengthLimit(forInput: 4)))
+        }
+        XCTAssertThrowsError(try Normalizer.sequence(Array(repeating: .prepend(thousand), count: 5)).normalize("a")) { e in
+            guard case .normalizedTooLong? = e as? TokenizerError else { return XCTFail("\(e)") }
+        }
+        let ligatures = String(repeating: "\u{FDFA}", count: 500)
+        XCTAssertEqual(try Normalizer.unicode(.nfkd).normalize(ligatures).unicodeScalars.count, 18 * 500)
+    }
 }

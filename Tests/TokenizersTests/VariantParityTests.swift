@@ -19,7 +19,7 @@ final class VariantParityTests: XCTestCase {
             if let p = comps.optionalField("pre_tokenizer") { config.preTokenizer = try PreTokenizer(json: p) }
             if let p = comps.optionalField("post_processor") { config.postProcessor = try PostProcessor(json: p) }
             if comps.optionalField("added_tokens") != nil { config.addedTokens = try comps.array("added_tokens").map { try AddedToken(json: $0) } }
-            let tok = Tokenizer(config: config)
+            let tok = try Tokenizer(config: config)
             var failures: [String] = []
             for (i, x) in v["expected"]!.array.enumerated() {
                 let e = try tok.encode(lines[i], truncation: .some(nil), padding: .some(nil))

@@ -73,7 +73,7 @@ public func trainTokenizer(kind: TrainerKind, lines: [String], options: TrainerO
     var config = pipeline(for: kind, specials: specials)
     let progress = Progress(enabled: options.showProgress)
     progress.say("counting words in \(lines.count) lines")
-    let counts = countWords(lines, normalizer: config.normalizer, preTokenizer: config.preTokenizer)
+    let counts = try countWords(lines, normalizer: config.normalizer, preTokenizer: config.preTokenizer)
     progress.say("\(counts.count) distinct words")
     guard !counts.isEmpty else { throw TokenizerError.training("the training text is empty (no words after normalization); give files with text") }
     switch kind {
@@ -96,7 +96,7 @@ public func trainTokenizer(kind: TrainerKind, lines: [String], options: TrainerO
     config.addedTokens = specials.compactMap { s in vocab.id(s).map { AddedToken(content: s, id: $0, special: true, lstrip: s == "<mask>", normalized: false) } }
     config.postProcessor = postProcessor(for: kind, vocab: vocab)
     progress.say("done: \(vocab.count) tokens")
-    return Tokenizer(config: config)
+    return try Tokenizer(config: config)
 }
 
 func postProcessor(for kind: TrainerKind, vocab: Vocabulary) -> PostProcessor? {
@@ -130,39 +130,42 @@ struct WordKey: Hashable, Sendable {
 }
 
 /// Counts pre-tokenized words over all lines, in parallel; returns words in first-seen order.
-func countWords(_ lines: [String], normalizer: Normalizer?, preTokenizer: PreTokenizer?) -> [(WordKey, Int)] {
+func countWords(_ lines: [String], normalizer: Normalizer?, preTokenizer: PreTokenizer?) throws -> [(WordKey, Int)] {
     let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
     let chunks = min(max(1, lines.count), workers * 8)
     let per = (lines.count + chunks - 1) / max(chunks, 1)
-    let results = UnsafeMutableBufferPointer<([WordKey: Int], [WordKey])>.allocate(capacity: chunks)
+    let results = UnsafeMutableBufferPointer<Result<([WordKey: Int], [WordKey]), Error>>.allocate(capacity: chunks)
     defer { results.deallocate() }
     let box = UnsafeSendableBuffer(results)
-    let empty = AddedVocabulary(tokens: [], normalizer: nil)
+    let empty = try AddedVocabulary(tokens: [], normalizer: nil)
     DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        var counts: [WordKey: Int] = [:]
-        var order: [WordKey] = []
-        let lo = c * per, hi = min(lines.count, lo + per)
-        if lo < hi {
-            for i in lo..<hi {
-                var pre = empty.extractAndNormalize(lines[i].unicodeScalars.map(\.value), normalizer: normalizer)
-                preTokenizer?.preTokenize(&pre)
-                for s in pre.splits {
-                    let k = WordKey(scalars: s.normalized.scalars)
-                    if let v = counts[k] { counts[k] = v + 1 } else { counts[k] = 1; order.append(k) }
+        let counted = Result { () throws -> ([WordKey: Int], [WordKey]) in
+            var counts: [WordKey: Int] = [:]
+            var order: [WordKey] = []
+            let lo = c * per, hi = min(lines.count, lo + per)
+            if lo < hi {
+                for i in lo..<hi {
+                    var pre = try empty.extractAndNormalize(lines[i].unicodeScalars.map(\.value), normalizer: normalizer)
+                    try preTokenizer?.preTokenize(&pre)
+                    for s in pre.splits {
+                        let k = WordKey(scalars: s.normalized.scalars)
+                        if let v = counts[k] { counts[k] = v + 1 } else { counts[k] = 1; order.append(k) }
+                    }
                 }
             }
+            return (counts, order)
         }
-        (box.base.baseAddress! + c).initialize(to: (counts, order))
+        (box.base.baseAddress! + c).initialize(to: counted)
     }
+    defer { results.baseAddress!.deinitialize(count: chunks) }
     var total: [WordKey: Int] = [:]
     var order: [WordKey] = []
     for c in 0..<chunks {
-        let (m, o) = results[c]
+        let (m, o) = try results[c].get()
         for k in o {
             let v = m[k] ?? 0
             if let t = total[k] { total[k] = t + v } else { total[k] = v; order.append(k) }
         }
     }
-    results.baseAddress!.deinitialize(count: chunks)
     return order.map { ($0, total[$0] ?? 0) }
 }
