@@ -9,7 +9,7 @@ private let systemRead = Darwin.read
 #endif
 
 /// How a corpus file is laid out.
-public enum CorpusFormat: String, CaseIterable, Sendable {
+public enum CorpusFormat: String, CaseIterable, Sendable, Codable {
     /// One sentence per line, a blank line between documents.
     case text
     /// A folder of `.txt` files (searched recursively, sorted by path), each laid out as `text`.

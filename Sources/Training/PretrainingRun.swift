@@ -7,6 +7,7 @@ import Tokenizers
 /// exports its result. The folder holds everything a resumed run needs:
 ///
 ///     RUN_DIR/recipe.json        the effective recipe (a resumed run starts from it)
+///     RUN_DIR/corpus.json        the corpus files (absolute), format and text field
 ///     RUN_DIR/tokenizer.json     trained on the corpus unless the recipe names one
 ///     RUN_DIR/data/{train,heldout}/shard-*.bin + manifest.json
 ///     RUN_DIR/metrics.jsonl, loss.svg, accuracy.svg
@@ -19,13 +20,14 @@ public struct PretrainingRun {
     public let trainer: Trainer
 
     /// Options for reading the corpus files.
-    public struct CorpusOptions: Sendable {
+    public struct CorpusOptions: Sendable, Codable, Equatable {
         public var files: [String]
         public var format: CorpusFormat
         public var textField: String
         public init(files: [String], format: CorpusFormat = .text, textField: String = "text") {
             (self.files, self.format, self.textField) = (files, format, textField)
         }
+        enum CodingKeys: String, CodingKey { case files, format, textField = "text_field" }
     }
 
     /// Opens (or, with `resume`, reopens) a run.
@@ -48,6 +50,20 @@ public struct PretrainingRun {
         try fm.createDirectory(at: folder, withIntermediateDirectories: true)
         try Data(recipe.json().utf8).write(to: recipeURL, options: .atomic)
         self.recipe = recipe
+        // A run killed before its shards were ready prepares them again on --resume, from the
+        // corpus it was started with (unless this invocation names one).
+        let corpusURL = folder.appendingPathComponent("corpus.json")
+        var corpus = corpus
+        if corpus.files.isEmpty, resume, let data = fm.contents(atPath: corpusURL.path) {
+            do { corpus = try JSONDecoder().decode(CorpusOptions.self, from: data) } catch {
+                throw RecipeError.invalid("--resume: \(corpusURL.path) is unreadable (\(error)); pass the run's --corpus files again")
+            }
+        } else if !corpus.files.isEmpty {
+            corpus.files = corpus.files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try encoder.encode(corpus).write(to: corpusURL, options: .atomic)
+        }
         Threading.configure(threads: recipe.threads > 0 ? recipe.threads : Threading.coreCount)
 
         if !resume || !fm.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) {

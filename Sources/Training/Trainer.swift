@@ -72,6 +72,12 @@ public final class Trainer {
 
     /// Continues from the newest valid checkpoint (falling back past damaged ones).
     public func resume() throws {
+        // Stopped before its first checkpoint: nothing to load, and a fresh start is what the
+        // uninterrupted run did (its metrics lines past step 0 are dropped by MetricsLog).
+        if store.checkpoints().isEmpty {
+            report("no checkpoint yet in \(store.folder.path): starting at step 0 (the run stopped before its first checkpoint)")
+            return
+        }
         let loaded = try store.loadLatest(parameters: objectives.parameters, optimizer: optimizer, warn: report)
         // The data position must exist in this run's stream (epochs can be longer than one pass).
         if loaded.data.epoch > 0, loaded.data.index > (try stream.count(epoch: loaded.data.epoch)) {

@@ -101,6 +101,28 @@ final class PretrainingRunTests: XCTestCase {
         }
     }
 
+    /// A run killed before its shards were ready and before its first checkpoint (found by
+    /// scripts/kill-resume-trials.sh): `--resume` without `--corpus` prepares the shards from the
+    /// run's corpus.json and starts at step 0, ending equal to the uninterrupted run.
+    func testResumeBeforeShardsAndFirstCheckpointEqualsAnUninterruptedRun() throws {
+        let text = try corpus()
+        let recipe = try Recipe.load(recipes.appendingPathComponent("roberta.json").path, overrides: small)
+        func finished(_ out: URL, resume: Bool, files: [String]) throws -> [Float] {
+            let run = try PretrainingRun(recipe: recipe, overrides: resume ? [] : small, corpus: .init(files: files), folder: out,
+                                         resume: resume, report: { _ in })
+            run.trainer.showsProgress = false
+            try run.trainer.train()
+            return run.trainer.objectives.parameters.flatMap { $0.value.scalars }
+        }
+        let reference = try finished(folder(), resume: false, files: [text.path])
+        let out = folder()
+        // "Killed" after the tokenizer and recipe were written: no shards, no checkpoint.
+        _ = try PretrainingRun(recipe: recipe, overrides: small, corpus: .init(files: [text.path]), folder: out, resume: false, report: { _ in })
+        try FileManager.default.removeItem(at: out.appendingPathComponent("data/heldout"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("corpus.json").path))
+        XCTAssertEqual(try finished(out, resume: true, files: []), reference)
+    }
+
     func testABadSetupGivesClearErrors() throws {
         let out = folder()
         let recipe = try Recipe.load(recipes.appendingPathComponent("roberta.json").path, overrides: small)
