@@ -26,7 +26,11 @@ let cpuFlags = ["-target-cpu", "haswell"]
 let cpuFlags: [String] = []
 #endif
 let optimizedSwift: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"] + cpuFlags, .when(configuration: .release))]
-let checkedSwift: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo"] + cpuFlags, .when(configuration: .release))]
+// PRETRAIN_UNCHECKED_EVERYWHERE=1 builds every target -Ounchecked, as before the checked split:
+// only for the side-by-side speed check (scripts/bench/checked-vs-unchecked.sh), never for users.
+let checkedSwift: [SwiftSetting] = Context.environment["PRETRAIN_UNCHECKED_EVERYWHERE"] == "1"
+    ? optimizedSwift
+    : [.unsafeFlags(["-O", "-wmo"] + cpuFlags, .when(configuration: .release))]
 
 let package = Package(
     name: "Pretrain",

@@ -37,6 +37,12 @@ expect 1 "unk_token" -- $P tokenizer encode --tokenizer "$T/unk.json" "a"
 printf '{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a\xff": 1}}}' > "$T/utf8.json"
 expect 1 "invalid UTF-8" -- $P tokenizer encode --tokenizer "$T/utf8.json" "a"
 
+# A Split regex that backtracks without end is stopped; normalizer rules that grow without bound stop.
+echo '{"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Isolated", "invert": false}, "model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1}}}' > "$T/regex.json"
+expect 1 "was stopped after" -- $P tokenizer encode --tokenizer "$T/regex.json" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"
+python3 -c "import json; r={'type': 'Replace', 'pattern': {'String': 'a'}, 'content': 'a' * 1000}; print(json.dumps({'normalizer': {'type': 'Sequence', 'normalizers': [r] * 5}, 'model': {'type': 'WordPiece', 'vocab': {'[UNK]': 0, 'a': 1}}}))" > "$T/grow.json"
+expect 1 "grow the text without bound" -- $P tokenizer encode --tokenizer "$T/grow.json" "aaaa"
+
 # A model folder with a truncated weights file, or NaN weights.
 $P init --config tiny --heads mlm --out "$T/model" >/dev/null
 cp Tests/TokenizersTests/Fixtures/minilm_tokenizer.json "$T/model/tokenizer.json"
