@@ -248,6 +248,17 @@ extension PretrainingObjectives {
     /// The objectives a recipe names, with freshly initialised networks for `config` (the
     /// discriminator's, for ELECTRA).
     public convenience init(recipe: Recipe, config: EncoderConfiguration) throws {
+        if recipe.objectives.contains(.distillation) {
+            // The student is made from the teacher (not from `config`), then trained.
+            let teacher = try PretrainingModel.load(folder: URL(fileURLWithPath: recipe.teacher))
+            let layers = recipe.studentLayers.isEmpty ? PretrainingModel.defaultStudentLayers(teacherLayers: teacher.config.layers) : recipe.studentLayers
+            let student = try teacher.student(layers: layers)
+            let weights = KnowledgeDistillation.Weights(softTargets: Float(recipe.alphaCE), maskedLM: Float(recipe.alphaMLM), cosine: Float(recipe.alphaCos))
+            let kd = try KnowledgeDistillation(teacher: teacher, student: student, temperature: Float(recipe.distillTemperature),
+                                               weights: weights, softRows: recipe.distillPositions)
+            try self.init(model: student, objectives: [kd])
+            return
+        }
         if recipe.objectives.contains(.rtd) {
             let rtd = try ReplacedTokenDetection(config: config, generatorSize: recipe.generatorSize,
                                                  discriminatorWeight: recipe.discWeight, temperature: Float(recipe.temperature),
@@ -262,7 +273,7 @@ extension PretrainingObjectives {
             case .mlm: return try MaskedLanguageModeling(model: model)
             case .nsp, .sop: return try SentencePairPrediction(task: task, model: model)
             case .sbo: return SpanBoundaryObjective(model: model, seed: recipe.seed)
-            case .rtd: throw RecipeError.invalid("rtd cannot be combined with other objectives")
+            case .rtd, .distillation: throw RecipeError.invalid("\(kind.rawValue) cannot be combined with other objectives")
             }
         }
         try self.init(model: model, objectives: objectives)

@@ -58,6 +58,20 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// Softmax temperature of the generator's samples.
     public var temperature: Double = 1
 
+    // Distillation (objective distillation)
+    /// The teacher: a masked-LM model folder with its tokenizer.json (the run's tokenizer).
+    public var teacher: String = ""
+    /// Teacher layers the student starts from; empty = every other (0,2,4,7,9,11 for 12).
+    public var studentLayers: [Int] = []
+    /// Weights of the soft-target, hard MLM and cosine losses (DistilBERT: 5, 2, 1).
+    public var alphaCE: Double = 5
+    public var alphaMLM: Double = 2
+    public var alphaCos: Double = 1
+    /// τ of the soft targets (softmax(logits/τ), loss × τ²).
+    public var distillTemperature: Double = 2
+    /// Rows of the soft-target loss: every non-pad token (the reference) or the masked ones.
+    public var distillPositions: KnowledgeDistillation.SoftTargetRows = .all
+
     // Optimisation
     public var optimizer: OptimizerKind = .adamw
     public var lr: Float = 5e-4
@@ -103,6 +117,8 @@ public struct Recipe: Codable, Sendable, Equatable {
         case maskProb = "mask_prob", maxPredictions = "max_predictions", seqLen = "seq_len", shortSeqProb = "short_seq_prob"
         case heldoutFraction = "heldout_fraction", weightDecay = "weight_decay", warmupSteps = "warmup_steps"
         case maskRatio = "mask_ratio", randomRatio = "random_ratio", generatorSize = "generator_size", discWeight = "disc_weight"
+        case teacher, studentLayers = "student_layers", alphaCE = "alpha_ce", alphaMLM = "alpha_mlm", alphaCos = "alpha_cos"
+        case distillTemperature = "distill_temperature", distillPositions = "distill_positions"
         case temperature, biasCorrection = "bias_correction", maxTrainFLOPs = "max_train_flops", onNonfinite = "on_nonfinite"
         case clipNorm = "clip_norm", batchSize = "batch_size", gradAccum = "grad_accum", maxSteps = "max_steps"
         case timeLimitMinutes = "time_limit_minutes", logEvery = "log_every", evalEvery = "eval_every"
@@ -137,6 +153,8 @@ public struct Recipe: Codable, Sendable, Equatable {
         try read(.maskRatio, &maskRatio); try read(.randomRatio, &randomRatio); try read(.generatorSize, &generatorSize)
         try read(.discWeight, &discWeight); try read(.temperature, &temperature); try read(.biasCorrection, &biasCorrection)
         try read(.maxTrainFLOPs, &maxTrainFLOPs); try readChoice(.onNonfinite, &onNonfinite)
+        try read(.teacher, &teacher); try read(.studentLayers, &studentLayers); try read(.alphaCE, &alphaCE); try read(.alphaMLM, &alphaMLM)
+        try read(.alphaCos, &alphaCos); try read(.distillTemperature, &distillTemperature); try readChoice(.distillPositions, &distillPositions)
     }
 
     /// Every key a recipe file or `--set` accepts.
@@ -155,6 +173,8 @@ public enum ObjectiveKind: String, Codable, Sendable, CaseIterable {
     case sbo
     /// ELECTRA's replaced-token detection with its MLM generator (Clark et al. 2020).
     case rtd
+    /// DistilBERT's soft targets + MLM + cosine from a frozen teacher (Sanh et al. 2019).
+    case distillation
 }
 
 extension Recipe {
@@ -283,11 +303,18 @@ extension Recipe {
             guard valid.contains(key) else { throw RecipeError.unknownKey(key) }
             if key == "objectives" {
                 object[key] = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            } else if key == "student_layers" {
+                // "0,2,4" as well as the JSON list "[0,2,4]".
+                let items = raw.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")).split(separator: ",")
+                object[key] = try items.map { item -> Int in
+                    guard let i = Int(item.trimmingCharacters(in: .whitespaces)) else { throw RecipeError.badOverride(text) }
+                    return i
+                }
             } else if let parsed = try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: [.fragmentsAllowed]),
                       !(parsed is [String: Any]) {
                 // Text fields stay text even when they look like numbers ("model=3" is a file name).
                 let textKeys: Set<String> = ["name", "description", "family", "model", "sharing", "tokenizer", "format", "masking",
-                                             "mask_mode", "optimizer", "schedule", "on_nonfinite"]
+                                             "mask_mode", "optimizer", "schedule", "on_nonfinite", "teacher", "distill_positions"]
                 object[key] = textKeys.contains(key) ? raw : parsed
             } else {
                 object[key] = raw
@@ -317,8 +344,15 @@ extension Recipe {
             try check(family == .electra, "rtd needs family electra (generator and discriminator are ELECTRA models)")
             try check(generatorSize > 0 && generatorSize <= 1, "generator_size must be in (0, 1]")
             try check(discWeight > 0 && temperature > 0, "disc_weight and temperature must be positive")
+        } else if kinds.contains(.distillation) {
+            try check(kinds == [.distillation], "distillation brings its own MLM loss: use objectives [\"distillation\"] alone")
+            try check(!teacher.isEmpty, "distillation needs a teacher model folder: --set teacher=DIR")
+            try check([alphaCE, alphaMLM, alphaCos].allSatisfy { $0 >= 0 && $0.isFinite } && alphaCE + alphaMLM + alphaCos > 0,
+                      "alpha_ce, alpha_mlm and alpha_cos must be ≥ 0, and not all 0")
+            try check(distillTemperature > 0 && distillTemperature.isFinite, "distill_temperature must be positive")
+            try check(studentLayers.allSatisfy { $0 >= 0 }, "student_layers must be teacher layer indices (≥ 0)")
         } else {
-            try check(kinds.contains(.mlm), "objectives must include mlm (or be [\"rtd\"] for ELECTRA)")
+            try check(kinds.contains(.mlm), "objectives must include mlm (or be [\"rtd\"] for ELECTRA, [\"distillation\"] for DistilBERT)")
         }
         try check(!(kinds.contains(.nsp) && kinds.contains(.sop)), "choose nsp or sop, not both")
         if let task = objectives.first(where: { $0 == .nsp || $0 == .sop }) {

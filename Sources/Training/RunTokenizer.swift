@@ -12,7 +12,14 @@ public enum RunTokenizer {
         let saved = runFolder.appendingPathComponent("tokenizer.json")
         if FileManager.default.fileExists(atPath: saved.path) { return try Tokenizer(contentsOf: saved) }
         let tokenizer: Tokenizer
-        if let kind = TrainerKind(rawValue: recipe.tokenizer) {
+        if recipe.objectives.contains(.distillation) {
+            // The student reads what its teacher reads.
+            let url = URL(fileURLWithPath: recipe.teacher).appendingPathComponent("tokenizer.json")
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw RecipeError.invalid("the teacher folder \(recipe.teacher) has no tokenizer.json; distillation uses the teacher's tokenizer (copy it into the folder)")
+            }
+            tokenizer = try Tokenizer(contentsOf: url)
+        } else if let kind = TrainerKind(rawValue: recipe.tokenizer) {
             let lines = try corpusLines()
             report("training a \(kind.rawValue) tokenizer (vocab \(recipe.vocabSize)) on \(lines.count) lines")
             let trained = try trainTokenizer(kind: kind, lines: lines, options: TrainerOptions(vocabSize: recipe.vocabSize))

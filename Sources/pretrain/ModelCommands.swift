@@ -267,3 +267,40 @@ struct InitCommand: ParsableCommand {
         print("wrote \(model.architecture) (\(model.parameterCount) parameters) to \(out)")
     }
 }
+
+/// `pretrain distill-init`: a distillation student made from a teacher's layers.
+struct DistillInitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distill-init",
+        abstract: "Write a student model folder from a teacher's embeddings, every other layer (or --layers) and MLM head.")
+
+    @Option(help: "The teacher model folder (config.json + model.safetensors; its tokenizer.json is copied).")
+    var teacher: String
+    @Option(help: "Output folder.")
+    var out: String
+    @Option(help: "Teacher layers the student keeps, comma-separated (default: every other from 0; 0,2,4,7,9,11 for 12 layers).")
+    var layers: String?
+
+    func run() throws {
+        try reportingErrors {
+            let teacherFolder = URL(fileURLWithPath: teacher)
+            let model = try PretrainingModel.load(folder: teacherFolder)
+            let chosen = try layers.map { list in
+                try list.split(separator: ",").map { item -> Int in
+                    guard let i = Int(item.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--layers: '\(item)' is not a layer index") }
+                    return i
+                }
+            } ?? PretrainingModel.defaultStudentLayers(teacherLayers: model.config.layers)
+            let student = try model.student(layers: chosen)
+            let outFolder = URL(fileURLWithPath: out)
+            try student.save(folder: outFolder)
+            let tokenizer = teacherFolder.appendingPathComponent("tokenizer.json")
+            if FileManager.default.fileExists(atPath: tokenizer.path) {
+                let target = outFolder.appendingPathComponent("tokenizer.json")
+                try? FileManager.default.removeItem(at: target)
+                try FileManager.default.copyItem(at: tokenizer, to: target)
+            }
+            print("wrote \(student.architecture) (\(student.parameterCount) parameters, teacher layers \(chosen.map(String.init).joined(separator: ","))) from \(model.architecture) (\(model.parameterCount)) to \(out)")
+        }
+    }
+}

@@ -101,6 +101,37 @@ final class PretrainingRunTests: XCTestCase {
         }
     }
 
+    /// The distilbert recipe on a BERT run's exported model: the student (DistilBertForMaskedLM,
+    /// every other layer) trains on the teacher's tokenizer, reports the distillation metrics and
+    /// exports; the teacher's folder is left as it was.
+    func testDistilbertRecipeDistillsARunsModel() throws {
+        let text = try corpus()
+        let bert = try Recipe.load(recipes.appendingPathComponent("bert.json").path, overrides: small)
+        let teacherRun = try PretrainingRun(recipe: bert, overrides: small, corpus: .init(files: [text.path]), folder: folder(), resume: false,
+                                            report: { _ in })
+        teacherRun.trainer.showsProgress = false
+        try teacherRun.trainer.train()
+        let teacher = try XCTUnwrap(try teacherRun.export().first)
+        let teacherBytes = try Data(contentsOf: teacher.appendingPathComponent("model.safetensors"))
+        let overrides = small.filter { !$0.hasPrefix("model=") && !$0.hasPrefix("vocab_size=") } + ["teacher=\(teacher.path)"]
+        let recipe = try Recipe.load(recipes.appendingPathComponent("distilbert.json").path, overrides: overrides)
+        let out = folder()
+        let run = try PretrainingRun(recipe: recipe, overrides: overrides, corpus: .init(files: [text.path]), folder: out, resume: false,
+                                     report: { _ in })
+        run.trainer.showsProgress = false
+        try run.trainer.train()
+        let exported = try run.export()
+        let eval = MetricsLog.read(out.appendingPathComponent("metrics.jsonl")).filter { $0["split"] as? String == "eval" }
+        for key in ["distill_ce_loss", "mlm_loss", "mlm_accuracy", "cos_loss", "teacher_agreement", "teacher_mlm_accuracy", "perplexity"] {
+            XCTAssertNotNil(eval.last?[key] as? Double, key)
+        }
+        let student = try PretrainingModel.load(folder: exported[0])
+        XCTAssertEqual(student.architecture, "DistilBertForMaskedLM")
+        XCTAssertEqual(student.config.layers, 1, "tiny has 2 layers: the student keeps layer 0")
+        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("tokenizer.json")), try Data(contentsOf: teacher.appendingPathComponent("tokenizer.json")))
+        XCTAssertEqual(try Data(contentsOf: teacher.appendingPathComponent("model.safetensors")), teacherBytes)
+    }
+
     /// A run killed before its shards were ready and before its first checkpoint (found by
     /// scripts/kill-resume-trials.sh): `--resume` without `--corpus` prepares the shards from the
     /// run's corpus.json and starts at step 0, ending equal to the uninterrupted run.
