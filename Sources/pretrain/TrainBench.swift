@@ -98,6 +98,9 @@ enum BenchObjective: String, ExpressibleByArgument, CaseIterable {
     /// ELECTRA: a generator 1/4 of the model's width (MLM + sampled replacements) and the model as
     /// discriminator (replaced-token detection on every token).
     case rtd
+    /// DistilBERT: the config as a frozen BERT teacher (forward only), a student of every other
+    /// layer trained on soft targets over every token + MLM + cosine.
+    case distillation
 }
 
 /// `pretrain bench train`: one training step of `pretrain train` — the trainer's own step
@@ -110,7 +113,7 @@ struct TrainBench: ParsableCommand {
 
     @OptionGroup var options: ModelBenchOptions
 
-    @Option(help: "mlm (the model issue's step) or rtd (ELECTRA: the config is the discriminator, the generator 1/4 of its width).")
+    @Option(help: "mlm (the model issue's step), rtd (ELECTRA: the config is the discriminator, the generator 1/4 of its width) or distillation (DistilBERT: the config is the frozen teacher, the student every other layer).")
     var objective: BenchObjective = .mlm
 
     @Flag(help: "Also report milliseconds per step in forward (with the losses), backward and optimizer, and per backward rule.")
@@ -127,6 +130,10 @@ struct TrainBench: ParsableCommand {
         case .rtd:
             (config.family, config.pooler) = (.electra, false)
             objectives = try PretrainingObjectives(model: nil, objectives: [try ReplacedTokenDetection(config: config, seed: 1)])
+        case .distillation:
+            let teacher = try PretrainingModel(config: config, heads: [.maskedLM], seed: 1)
+            let student = try teacher.student(layers: PretrainingModel.defaultStudentLayers(teacherLayers: config.layers))
+            objectives = try PretrainingObjectives(model: student, objectives: [try KnowledgeDistillation(teacher: teacher, student: student)])
         }
         let optimizer = AdamW(parameters: objectives.parameters, weightDecay: 0.01)
         optimizer.clearsGradients = true

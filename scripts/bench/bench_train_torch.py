@@ -20,10 +20,16 @@ products with this BLAS can beat PyTorch by more than that.
     python3 scripts/bench/bench_train_torch.py --configs tiny --threads 2 --steps 5
     python3 scripts/bench/bench_train_torch.py --modes train --threads 2 --steps 30 --repeats 5   # medians
     python3 scripts/bench/bench_train_torch.py --modes electra --configs tiny,mini --threads 2   # ELECTRA's joint step
+    python3 scripts/bench/bench_train_torch.py --modes distill --configs tiny,mini --threads 2   # DistilBERT's step
 
 Mode `electra` times ELECTRA's joint step: the config as discriminator, a generator 1/4 as wide
 sharing its embeddings (`pretrain bench train --objective rtd` against transformers'
 ElectraForMaskedLM + ElectraForPreTraining with the same losses; see `electra_step`).
+
+Mode `distill` times DistilBERT's step: the config as a frozen BertForMaskedLM teacher (forward
+under no_grad), a DistilBertForMaskedLM student of every other layer, distiller.py's losses
+(5 * soft targets at tau 2 over every token + 2 * MLM + cosine of the last hidden states) and
+AdamW over the student (`pretrain bench train --objective distillation`; see `distill_step`).
 
 Needs: torch, transformers (pip), and `swift build -c release --product pretrain` first.
 """
@@ -75,6 +81,38 @@ def electra_step(torch, c, b, ids, pos, labels, mask):
     return step
 
 
+def distill_step(torch, c, b, ids, pos, labels, mask):
+    """DistilBERT's step as distiller.py computes it (alpha_ce 5, alpha_mlm 2, alpha_cos 1, T 2)."""
+    import torch.nn.functional as F
+    from transformers import BertConfig, BertForMaskedLM, DistilBertConfig, DistilBertForMaskedLM
+    n = c["num_hidden_layers"]
+    teacher = BertForMaskedLM(BertConfig(vocab_size=VOCAB, hidden_size=c["hidden_size"], num_hidden_layers=n,
+                                         num_attention_heads=c["num_attention_heads"], intermediate_size=c["intermediate_size"],
+                                         max_position_embeddings=512, attn_implementation="sdpa")).eval()
+    student = DistilBertForMaskedLM(DistilBertConfig(vocab_size=VOCAB, dim=c["hidden_size"], n_layers=len(range(0, n, 2)),
+                                                     n_heads=c["num_attention_heads"], hidden_dim=c["intermediate_size"],
+                                                     max_position_embeddings=512, attn_implementation="sdpa")).train()
+    opt = torch.optim.AdamW(student.parameters(), lr=1e-4, eps=1e-6, weight_decay=0.01)
+    mlm_labels = torch.full((b * SEQ,), -100, dtype=torch.long)
+    mlm_labels[pos] = labels
+    sel = mask.bool()
+    temperature = 2.0
+
+    def step():
+        with torch.no_grad():
+            t = teacher(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+        s = student(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+        s_logits, t_logits = s.logits[sel], t.logits[sel]
+        ce = F.kl_div(F.log_softmax(s_logits / temperature, -1), F.softmax(t_logits / temperature, -1), reduction="batchmean") * temperature ** 2
+        mlm = F.cross_entropy(s.logits.view(-1, VOCAB), mlm_labels)
+        sh, th = s.hidden_states[-1][sel], t.hidden_states[-1][sel]
+        cos = F.cosine_embedding_loss(sh, th, torch.ones(sh.shape[0]))
+        (5 * ce + 2 * mlm + cos).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return step
+
+
 def torch_worker(name, threads, steps, mode):
     import torch
     from transformers import BertConfig, BertForMaskedLM
@@ -87,12 +125,14 @@ def torch_worker(name, threads, steps, mode):
     pos = torch.stack([torch.randperm(SEQ)[:per].sort().values + i * SEQ for i in range(b)]).flatten()
     labels = ids.flatten()[pos]
     mask = torch.ones(b, SEQ)
-    if mode != "electra":  # (built only when used: peak memory is per process)
+    if mode not in ("electra", "distill"):  # (built only when used: peak memory is per process)
         model = BertForMaskedLM(BertConfig(vocab_size=VOCAB, hidden_size=c["hidden_size"], num_hidden_layers=c["num_hidden_layers"],
                                            num_attention_heads=c["num_attention_heads"], intermediate_size=c["intermediate_size"],
                                            max_position_embeddings=512, attn_implementation="sdpa"))
     if mode == "electra":
         step = electra_step(torch, c, b, ids, pos, labels, mask)
+    elif mode == "distill":
+        step = distill_step(torch, c, b, ids, pos, labels, mask)
     elif mode == "train":
         model.train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, eps=1e-6, weight_decay=0.01)
@@ -158,7 +198,8 @@ def main():
     for mode in a.modes.split(","):
         for name in a.configs.split(","):
             for threads in [int(t) for t in a.threads.split(",")]:
-                command = {"fill-mask": ["bench", "infer", "--task", "fill-mask"], "electra": ["bench", "train", "--objective", "rtd"]}.get(
+                command = {"fill-mask": ["bench", "infer", "--task", "fill-mask"], "electra": ["bench", "train", "--objective", "rtd"],
+                           "distill": ["bench", "train", "--objective", "distillation"]}.get(
                     mode, ["bench", mode])
                 pairs = []
                 for _ in range(a.repeats):  # alternate, so a slow phase of the machine hits both sides
