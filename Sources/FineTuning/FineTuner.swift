@@ -28,6 +28,11 @@ public struct FineTuneSettings: Sendable, Equatable {
     public var embeddingLoss: EmbeddingLoss = .cosine
     /// The ranking loss's scale on cosines (sentence-transformers' default, 20).
     public var rankingScale: Float = 20
+    /// Task-specific distillation: a model folder fine-tuned on the same task ("" = none), the
+    /// soft targets' τ and their weight α (loss = (1 − α)·task + α·soft; see ``TaskDistillation``).
+    public var teacher: String = ""
+    public var distillTemperature: Float = 2
+    public var distillAlpha: Float = 0.5
 
     /// Which head `head=` asks for.
     public enum HeadChoice: String, Sendable, CaseIterable {
@@ -37,7 +42,8 @@ public struct FineTuneSettings: Sendable, Equatable {
     public init() {}
 
     public static let keys = ["lr", "epochs", "batch_size", "max_length", "qa_max_length", "doc_stride", "warmup_fraction",
-                              "weight_decay", "layer_decay", "seed", "threads", "max_train_examples", "head", "embedding_loss", "ranking_scale"]
+                              "weight_decay", "layer_decay", "seed", "threads", "max_train_examples", "head", "embedding_loss", "ranking_scale",
+                              "teacher", "distill_temperature", "distill_alpha"]
 
     /// Applies "key=value" overrides.
     public mutating func apply(_ overrides: [String]) throws {
@@ -69,6 +75,9 @@ public struct FineTuneSettings: Sendable, Equatable {
                 guard let loss = EmbeddingLoss(rawValue: value) else { throw RecipeError.invalid("embedding_loss must be cosine or ranking, got '\(value)'") }
                 embeddingLoss = loss
             case "ranking_scale": rankingScale = try number(Float.self)
+            case "teacher": teacher = value
+            case "distill_temperature": distillTemperature = try number(Float.self)
+            case "distill_alpha": distillAlpha = try number(Float.self)
             default: throw RecipeError.invalid("unknown fine-tuning key '\(key)'; valid keys: \(Self.keys.joined(separator: ", "))")
             }
         }
@@ -79,7 +88,8 @@ public struct FineTuneSettings: Sendable, Equatable {
         ["lr": Double(lr), "epochs": epochs, "batch_size": batchSize, "max_length": maxLength, "qa_max_length": qaMaxLength,
          "doc_stride": docStride, "warmup_fraction": Double(warmupFraction), "weight_decay": Double(weightDecay),
          "layer_decay": Double(layerDecay), "seed": seed, "threads": threads, "max_train_examples": maxTrainExamples,
-         "head": head.rawValue, "embedding_loss": embeddingLoss.rawValue, "ranking_scale": Double(rankingScale)]
+         "head": head.rawValue, "embedding_loss": embeddingLoss.rawValue, "ranking_scale": Double(rankingScale),
+         "teacher": teacher, "distill_temperature": Double(distillTemperature), "distill_alpha": Double(distillAlpha)]
     }
 }
 
@@ -116,6 +126,8 @@ public final class FineTuner {
     var windows: [TaskSplit: [QuestionAnsweringWindow]] = [:]
     /// Set when the requested lengths were lowered to the model's positions.
     public let lengthAdjustment: String?
+    /// A teacher fine-tuned on the task, when this is task-specific distillation.
+    public var distillation: TaskDistillation?
 
     public init(task: TaskData, model: TaskModel, tokenizer: Tokenizer, settings: FineTuneSettings, runFolder: URL, positiveLabel: String?) {
         self.task = task
@@ -313,20 +325,34 @@ public final class FineTuner {
             let diff = tape.add(logits, Variable(constant: target))
             return (tape.mean(tape.multiply(diff, diff)), logits, input)
         case .tokenClassification:
-            var targets = [Int32](repeating: -100, count: input.batch * input.length)
-            for (r, f) in batch.enumerated() { for (t, label) in f.targets.enumerated() { targets[r * input.length + t] = label } }
+            let targets = Self.tokenTargets(batch, length: input.length)
             let flat = tape.reshape(logits, [input.batch * input.length, task.labels.count])
             return (tape.crossEntropy(flat, targets: targets), logits, input)
         case .questionAnswering:
             // logits (B,T,2): the start and end columns, each (B,T), scored over the positions.
-            let n = input.batch * input.length
-            let column = tape.reshape(logits, [2 * n, 1])
-            let starts = tape.reshape(try tape.gather(column, indices: (0..<n).map { Int32(2 * $0) }), [input.batch, input.length])
-            let ends = tape.reshape(try tape.gather(column, indices: (0..<n).map { Int32(2 * $0 + 1) }), [input.batch, input.length])
+            let (starts, ends) = try QuestionAnsweringLogits.split(logits, input: input, tape: tape)
             let loss = tape.add(tape.crossEntropy(starts, targets: batch.map { $0.targets[0] }),
                                 tape.crossEntropy(ends, targets: batch.map { $0.targets[1] }))
             return (tape.scale(loss, by: 0.5), logits, input)
         }
+    }
+
+    /// Tagging targets laid out flat (b·T + t), −100 where a token has no label.
+    static func tokenTargets(_ batch: ArraySlice<Feature>, length: Int) -> [Int32] {
+        var targets = [Int32](repeating: -100, count: batch.count * length)
+        for (r, f) in batch.enumerated() { for (t, label) in f.targets.enumerated() { targets[r * length + t] = label } }
+        return targets
+    }
+
+    /// A training batch's loss: the task's, or with a teacher the distillation mix (and its soft term).
+    func trainingLoss(_ batch: ArraySlice<Feature>, tape: Tape) throws -> (Variable, EncoderInput, soft: Double?) {
+        let (taskLoss, logits, input) = try loss(batch, training: true, tape: tape)
+        guard let distillation else { return (taskLoss, input, nil) }
+        let rows = task.kind == .tokenClassification
+            ? Self.tokenTargets(batch, length: input.length).enumerated().compactMap { $1 != -100 ? Int32($0) : nil } : []
+        let (combined, soft) = try distillation.loss(task: taskLoss, student: logits, input: input, choices: batch.first?.ids.count ?? 1,
+                                                     kind: task.kind, labelledTokens: rows, tape: tape)
+        return (combined, input, soft)
     }
 
     // MARK: training
@@ -367,11 +393,12 @@ public final class FineTuner {
         for epoch in 1...settings.epochs {
             var order = Array(train.indices)
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.integer(below: i + 1)) }
-            var lossSum = 0.0
+            var lossSum = 0.0, softSum = 0.0
             for b in 0..<stepsPerEpoch {
                 let batch = ArraySlice(order[(b * settings.batchSize)..<min(order.count, (b + 1) * settings.batchSize)].map { train[$0] })
                 let tape = Tape(seed: rng.next())
-                let (loss, _, input) = try loss(batch, training: true, tape: tape)
+                let (loss, input, soft) = try trainingLoss(batch, tape: tape)
+                if let soft { softSum += soft }
                 try tape.backward(loss)
                 clipGradientNorm(model.trainableParameters, maxNorm: 1)
                 let lr = schedule.rate(at: step)
@@ -386,6 +413,7 @@ public final class FineTuner {
             similarityThreshold = nil  // chosen afresh on dev for this epoch's model
             var metrics = try evaluate(features: dev, split: .dev)
             metrics["train_loss"] = lossSum / Double(stepsPerEpoch)
+            if distillation != nil { metrics["train_soft_loss"] = softSum / Double(stepsPerEpoch) }
             var record: [String: Any] = ["step": step, "epoch": epoch, "split": "dev"]
             for (k, v) in metrics { record[k] = v }
             try log.append(record)

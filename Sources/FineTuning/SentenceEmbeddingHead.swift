@@ -94,6 +94,8 @@ public enum FineTuningError: Error, Sendable, Equatable, CustomStringConvertible
     case noPositivePairs(task: String, reason: String)
     /// Multiple-choice examples of one task must have the same number of options.
     case unevenOptions(task: String, example: String, options: Int, expected: Int)
+    /// A distillation teacher that does not fit the student or the task.
+    case invalidTeacher(String)
 
     public var description: String {
         switch self {
@@ -105,6 +107,8 @@ public enum FineTuningError: Error, Sendable, Equatable, CustomStringConvertible
             return "task \(task): --set embedding_loss=ranking trains on positive pairs only; \(reason)"
         case let .unevenOptions(task, example, options, expected):
             return "task \(task): example \(example) has \(options) options but the first has \(expected); give every example the same number of options (a batch scores one count)"
+        case let .invalidTeacher(reason):
+            return "--set teacher: \(reason)"
         }
     }
 }

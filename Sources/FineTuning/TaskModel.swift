@@ -76,8 +76,9 @@ public final class TaskModel: Module {
     }
 
     /// Loads a pretrained encoder from a Hugging Face folder (any heads in the file are ignored;
-    /// the encoder's own weights must all be there) and puts a new `head` on it.
-    public static func load(folder: URL, head: Head, seed: UInt64) throws -> TaskModel {
+    /// the encoder's own weights must all be there) and puts a new `head` on it — or, with
+    /// `requiringHead` (a distillation teacher), the folder's own head, which must be there.
+    public static func load(folder: URL, head: Head, seed: UInt64, requiringHead: Bool = false) throws -> TaskModel {
         let configURL = folder.appendingPathComponent("config.json"), weightsURL = folder.appendingPathComponent("model.safetensors")
         for url in [configURL, weightsURL] where !FileManager.default.fileExists(atPath: url.path) { throw ModelError.missingFile(url.path) }
         let file = try ConfigFile.load(from: configURL)
@@ -98,6 +99,9 @@ public final class TaskModel: Module {
         // A folder fine-tuned here carries its head too: keep it when the shape fits.
         if let output = model.output,
            (try? Checkpoint.load(output.parameters, family: config.family, from: weights, file: weightsURL.path, strict: false))?.missing.isEmpty != true {
+            if requiringHead {
+                throw ModelError.missingAndUnexpectedKeys(missing: output.parameters.map(\.name), unexpected: [], file: weightsURL.path + " (a teacher fine-tuned on this task, with a head of this shape)")
+            }
             var rng = RandomGenerator(seed: seed, stream: [0x4ead])
             for p in output.parameters { if p.shape.count == 2 { rng.fillNormal(p.value, std: config.initializerRange) } else { p.value.fill(0) } }
         }

@@ -90,7 +90,7 @@ struct FineTuneCommand: ParsableCommand {
     @OptionGroup var taskOptions: TaskOptions
     @Option(help: "A Hugging Face model folder (config.json, model.safetensors, tokenizer.json).") var model: String
     @Option(help: "The run folder (metrics.jsonl, model/).") var out: String
-    @Option(name: .customLong("set"), help: "Override a setting: key=value (lr, epochs, batch_size, max_length, qa_max_length, doc_stride, warmup_fraction, weight_decay, layer_decay, seed, threads, max_train_examples; head=default|embedding: the task's own head or a sentence-embedding bi-encoder for pair tasks; embedding_loss=cosine|ranking, ranking_scale).")
+    @Option(name: .customLong("set"), help: "Override a setting: key=value (lr, epochs, batch_size, max_length, qa_max_length, doc_stride, warmup_fraction, weight_decay, layer_decay, seed, threads, max_train_examples; head=default|embedding: the task's own head or a sentence-embedding bi-encoder for pair tasks; embedding_loss=cosine|ranking, ranking_scale; teacher=DIR: distil from a model fine-tuned on the task, distill_temperature 2, distill_alpha 0.5).")
     var overrides: [String] = []
 
     func run() throws {
@@ -109,6 +109,10 @@ struct FineTuneCommand: ParsableCommand {
                 .write(to: run.appendingPathComponent("settings.json"))
             FileHandle.standardError.write(Data("\(task.name): \(task.kind.rawValue), train \(task.train.count), dev \(task.dev.count), test \(task.test.count)\n".utf8))
             let tuner = FineTuner(task: task, model: taskModel, tokenizer: tokenizer, settings: settings, runFolder: run, positiveLabel: positive)
+            if !settings.teacher.isEmpty {
+                let teacher = try TaskModel.load(folder: URL(fileURLWithPath: settings.teacher), head: taskModel.head, seed: settings.seed, requiringHead: true)
+                tuner.distillation = try TaskDistillation(teacher: teacher, student: taskModel, temperature: settings.distillTemperature, alpha: settings.distillAlpha)
+            }
             let best = try tuner.train()
             print("best dev: " + best.keys.sorted().map { String(format: "%@ %.4f", $0, best[$0]!) }.joined(separator: "  "))
             print("model: \(run.appendingPathComponent("model").path)")

@@ -103,6 +103,86 @@ final class FineTunerTests: XCTestCase {
         }
     }
 
+    /// Task-specific distillation with α = 1 trains on the teacher's logits alone — no label
+    /// reaches the student — and still learns each task shape; the teacher never changes.
+    func testTaskDistillationTeachesWithoutLabels() throws {
+        var rng = RandomGenerator(seed: 9)
+        let tagged = (0..<160).map { _ -> TokenTaggingExample in
+            let words = (0..<6).map { _ in Self.words[rng.integer(below: Self.words.count)] }
+            return TokenTaggingExample(words: words, tags: words.map { Self.words.firstIndex(of: $0)! < 6 ? "ADJ" : "X" })
+        }
+        let questions = (0..<160).map { i -> QuestionAnsweringExample in
+            let cue = Self.words[rng.integer(below: 6)]
+            let context = "the movie was very \(cue) and the plot was a movie"
+            let start = context.unicodeScalars.count - "\(cue) and the plot was a movie".unicodeScalars.count
+            return QuestionAnsweringExample(id: "\(i)", question: "movie", context: context, answers: [QuestionAnswer(text: cue, characterStart: start)])
+        }
+        let tasks: [(TaskData, String, Double, Int)] = [
+            (TaskData(name: "toy", kind: .sequenceClassification, labels: ["negative", "positive"],
+                      train: .classification(sentimentExamples(256, seed: 1)), dev: .classification(sentimentExamples(64, seed: 2)),
+                      test: .classification(sentimentExamples(64, seed: 3))), "accuracy", 0.85, 4),
+            (TaskData(name: "tags", kind: .tokenClassification, labels: ["ADJ", "X"], train: .tagging(Array(tagged[..<128])),
+                      dev: .tagging(Array(tagged[128...])), test: .tagging(Array(tagged[128...]))), "token_accuracy", 0.9, 3),
+            (TaskData(name: "qa", kind: .questionAnswering, labels: [], train: .questionAnswering(Array(questions[..<128])),
+                      dev: .questionAnswering(Array(questions[128...])), test: .questionAnswering(Array(questions[128...]))), "exact_match", 50, 6),
+        ]
+        for (task, metric, threshold, epochs) in tasks {
+            var settings = FineTuneSettings()
+            (settings.epochs, settings.lr, settings.batchSize) = (epochs, 3e-3, 16)
+            let teacherRun = temporaryFolder()
+            var teacherSettings = settings
+            teacherSettings.epochs = 2 * epochs
+            let teacherTuner = FineTuner(task: task, model: try model(head: FineTuner.head(for: task), hidden: 32), tokenizer: try tokenizer(),
+                                         settings: teacherSettings, runFolder: teacherRun, positiveLabel: nil)
+            teacherTuner.report = { _ in }
+            _ = try teacherTuner.train()
+            // The last epoch's weights (the best dev epoch can be the first to score 1.0, right by thin margins).
+            let teacherFolder = teacherRun.appendingPathComponent("final")
+            try teacherTuner.model.save(folder: teacherFolder, labels: task.labels)
+            let teacher = try TaskModel.load(folder: teacherFolder, head: FineTuner.head(for: task), seed: 0, requiringHead: true)
+            let teacherWeights = teacher.parameters.map(\.value.scalars)
+            let student = try model(head: FineTuner.head(for: task), hidden: 24)
+            settings.distillAlpha = 1
+            let tuner = FineTuner(task: task, model: student, tokenizer: try tokenizer(), settings: settings, runFolder: temporaryFolder(), positiveLabel: nil)
+            // τ = 1: the toy teachers are right with small margins, which τ = 2 would flatten further.
+            tuner.distillation = try TaskDistillation(teacher: teacher, student: student, temperature: 1, alpha: 1)
+            tuner.report = { _ in }
+            let best = try tuner.train()
+            XCTAssertGreaterThan(best[metric]!, threshold, "\(task.name): \(best)")
+            XCTAssertNotNil(best["train_soft_loss"], task.name)
+            XCTAssertEqual(teacher.parameters.map(\.value.scalars), teacherWeights, "\(task.name): the teacher never changes")
+        }
+    }
+
+    /// The soft-target term by hand (Float64): τ²·mean over examples of KL(softmax(t/τ) ‖ softmax(s/τ)),
+    /// mixed with the task loss as (1 − α)·task + α·soft; a teacher with another head is refused.
+    func testSoftTargetLossByHand() throws {
+        let task = TaskData(name: "toy", kind: .sequenceClassification, labels: ["negative", "positive"],
+                            train: .classification(sentimentExamples(8, seed: 4)), dev: .classification(sentimentExamples(8, seed: 5)),
+                            test: .classification(sentimentExamples(8, seed: 6)))
+        let (student, teacher) = (try model(head: .sequenceClassification(labels: 2)), try model(head: .sequenceClassification(labels: 2), hidden: 32))
+        for p in teacher.output!.parameters { for i in 0..<p.value.count { p.value.data[i] = 4 * (Float(i % 5) - 2) } }  // sharp teacher logits
+        let tuner = FineTuner(task: task, model: student, tokenizer: try tokenizer(), settings: FineTuneSettings(), runFolder: temporaryFolder(), positiveLabel: nil)
+        tuner.distillation = try TaskDistillation(teacher: teacher, student: student, temperature: 3, alpha: 0.3)
+        let batch = ArraySlice(try tuner.features(.train))
+        let (combined, input, soft) = try tuner.trainingLoss(batch, tape: Tape(recording: false))
+        let (taskLoss, logits, _) = try tuner.loss(batch, training: false, tape: Tape(recording: false))
+        let t = try teacher(input, training: false, tape: Tape(recording: false)).value
+        var expected = 0.0
+        for r in 0..<logits.value.rowCount {
+            let s = (0..<2).map { Double(logits.value.data[r * 2 + $0]) / 3 }, q = (0..<2).map { Double(t.data[r * 2 + $0]) / 3 }
+            let ls = log(s.map(exp).reduce(0, +)), lq = log(q.map(exp).reduce(0, +))
+            expected += zip(s, q).reduce(0) { $0 + exp($1.1 - lq) * (($1.1 - lq) - ($1.0 - ls)) }
+        }
+        expected *= 9 / Double(logits.value.rowCount)
+        XCTAssertGreaterThan(expected, 0.05, "a real KL")
+        XCTAssertEqual(try XCTUnwrap(soft), expected, accuracy: 1e-4 * expected)
+        XCTAssertEqual(Double(combined.value.scalar), 0.7 * Double(taskLoss.value.scalar) + 0.3 * expected, accuracy: 1e-5)
+        XCTAssertThrowsError(try TaskDistillation(teacher: try model(head: .sequenceClassification(labels: 3)), student: student, temperature: 2, alpha: 0.5)) {
+            XCTAssertTrue("\($0)".contains("must be the student's"), "\($0)")
+        }
+    }
+
     /// Examples longer than the model's positions are truncated (QA: windowed) to them — rows used
     /// to be written past each other when max_length exceeded max_position_embeddings.
     func testExamplesLongerThanTheModelAreCutToItsPositions() throws {
