@@ -5,19 +5,10 @@ import Models
 import PretrainingData
 import Training
 
-/// The benchmark configurations of the model issue: BERT-shaped, vocab 30522, seq 128.
-enum BenchPreset: String, ExpressibleByArgument, CaseIterable {
-    case tiny, mini, small
-
-    var config: EncoderConfiguration { EncoderConfiguration.presets[rawValue]! }
-
-    var batchSize: Int { self == .small ? 16 : 32 }
-}
-
 /// Options shared by the model benchmarks.
 struct ModelBenchOptions: ParsableArguments {
-    @Option(help: "Model size: tiny (L2 H128), mini (L4 H256) or small (L4 H512).")
-    var config: BenchPreset = .tiny
+    @Option(help: "Model size: tiny (L2 H128), mini (L4 H256) or small (L4 H512) — the model issue's BERT shapes — or any preset, config.json or model folder (its shape, random weights).")
+    var config: String = "tiny"
 
     @Option(help: "Threads for our kernels and BLAS (default: all cores).")
     var threads: Int?
@@ -25,7 +16,7 @@ struct ModelBenchOptions: ParsableArguments {
     @Option(help: "Timed steps (after 2 warm-up steps).")
     var steps: Int = 10
 
-    @Option(help: "Batch size (default: 32 for tiny/mini, 16 for small).")
+    @Option(help: "Batch size (default: 16 for small, else 32).")
     var batchSize: Int?
 
     @Option(help: "Sequence length.")
@@ -37,11 +28,11 @@ struct ModelBenchOptions: ParsableArguments {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    var batch: Int { batchSize ?? config.batchSize }
+    var batch: Int { batchSize ?? (config == "small" ? 16 : 32) }
 
-    /// The preset with the requested vocabulary size.
-    var modelConfig: EncoderConfiguration {
-        var c = config.config
+    /// The preset (or file) with the requested vocabulary size.
+    func modelConfig() throws -> EncoderConfiguration {
+        var c = try EncoderConfiguration.resolve(config)
         c.vocabSize = vocabSize
         return c
     }
@@ -75,7 +66,7 @@ extension ModelBenchOptions {
     /// The fields every model benchmark reports.
     func report(seconds: Double, flops: Double) -> [String: Any] {
         let tokens = Double(batch * sequenceLength)
-        return ["config": config.rawValue, "threads": Threading.threadCount, "batch": batch, "sequence_length": sequenceLength,
+        return ["config": config, "threads": Threading.threadCount, "batch": batch, "sequence_length": sequenceLength,
                 "tokens_per_s": tokens / seconds, "gflops": flops / seconds / 1e9, "peak_rss_mb": peakResidentMiB(),
                 "step_ms": seconds * 1e3, "blas_kernel": BLASKernelSelection.coreName]
     }
@@ -121,7 +112,7 @@ struct TrainBench: ParsableCommand {
 
     func run() throws {
         Threading.configure(threads: options.threads ?? Threading.coreCount)
-        var config = options.modelConfig
+        var config = try options.modelConfig()
         let objectives: PretrainingObjectives
         switch objective {
         case .mlm:
@@ -199,7 +190,7 @@ struct InferBench: ParsableCommand {
 
     func run() throws {
         Threading.configure(threads: options.threads ?? Threading.coreCount)
-        let config = options.modelConfig
+        let config = try options.modelConfig()
         let model = try PretrainingModel(config: config, heads: task == .fillMask ? [.maskedLM] : [], seed: 1)
         let (input, positions, _) = options.makeBatch(vocab: config.vocabSize, seed: 2)
         let mask = Tensor(repeating: 1, shape: [options.batch, options.sequenceLength])

@@ -68,7 +68,8 @@ struct TrainCommand: ParsableCommand {
                                          corpus: .init(files: corpus, format: format, textField: textField),
                                          folder: URL(fileURLWithPath: out), resume: resume, report: report)
             let r = run.recipe
-            report("recipe \(r.name): \(r.family.rawValue) \(r.model), objectives \(r.objectives.map(\.rawValue).joined(separator: "+")), "
+            let trained = run.trainer.objectives.exports.first.map { "\($0.model.architecture) L\($0.model.config.layers) H\($0.model.config.hiddenSize)" } ?? r.model
+            report("recipe \(r.name): \(trained), objectives \(r.objectives.map(\.rawValue).joined(separator: "+")), "
                    + "\(r.masking.rawValue) masking (\(r.maskMode.rawValue)), format \(r.format.rawValue), batch \(r.batchSize)×\(r.gradAccum), "
                    + "\(r.maxSteps) steps, \(run.trainer.objectives.parameterCount) parameters")
             try run.trainer.train()
