@@ -290,7 +290,9 @@ public final class Shard: TokenizedCorpus, @unchecked Sendable {
         let limit = UInt64(f.length)
         let t = f.uint64(at: 24), s = f.uint64(at: 32), d = f.uint64(at: 40)
         guard t <= limit, s <= limit / 8, d <= limit / 8 else {
-            throw ShardError.wrongLength(path: path, expected: Int(clamping: max(t, s, d)), actual: f.length)
+            // The length the counts imply, in floating point: it may not fit an Int.
+            let implied = Double(ShardFormat.headerSize) + Double(t) * Double(dtype) + Double(t) / 8 + (Double(s) + 1) * 8 + (Double(d) + 1) * 8
+            throw ShardError.wrongLength(path: path, expected: Int(clamping: Int64(min(implied, 9e18))), actual: f.length)
         }
         tokenCount = Int(t); sentenceCount = Int(s); documentCount = Int(d)
         tokenizerChecksum = f.uint64(at: 48)

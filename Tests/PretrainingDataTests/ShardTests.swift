@@ -123,6 +123,7 @@ final class ShardTests: XCTestCase {
         guard case .wrongLength? = try openError({ $0.removeLast(5) }) else { return XCTFail("truncated") }
         guard case .wrongLength? = try openError({ $0.append(0) }) else { return XCTFail("trailing bytes") }
         guard case .wrongLength? = try openError({ self.put64(1 << 60, 24, &$0) }) else { return XCTFail("huge count") }
+        guard case .wrongLength? = try openError({ self.put64(UInt64.max, 32, &$0) }) else { return XCTFail("largest sentence count") }
         guard case .tokenizerMismatch? = try openError({ _ in }, checksum: 43) else { return XCTFail("tokenizer") }
         // Tokens: 19 × 2 bytes at 64 → bits at 64 + 40 = 104 (3 bytes → 8), sentence offsets at 112.
         guard case .badOffsets? = try openError({ self.put64(2, 112 + 8 * 2, &$0) }) else { return XCTFail("decreasing sentence offsets") }
