@@ -37,7 +37,7 @@ final class TrainerTests: XCTestCase {
     static let config = EncoderConfiguration(vocabSize: 60, hiddenSize: 16, layers: 2, heads: 2, intermediateSize: 32, maxPositions: 32)
 
     func makeTrainer(_ recipe: Recipe, folder: URL, sbo: Bool = false, nsp: Bool = false, electra: Bool = false,
-                     dropout: Float = 0.1) throws -> Trainer {
+                     distillation: Bool = false, dropout: Float = 0.1) throws -> Trainer {
         var config = Self.config
         (config.hiddenDropout, config.attentionDropout) = (dropout, dropout)
         let objectives: PretrainingObjectives
@@ -46,6 +46,11 @@ final class TrainerTests: XCTestCase {
             config.pooler = false
             let rtd = try ReplacedTokenDetection(config: config, seed: recipe.seed)
             objectives = try PretrainingObjectives(model: nil, objectives: [rtd])
+        } else if distillation {
+            // A fixed random teacher and the student of its layer 0 (as a run remakes them on resume).
+            let teacher = try PretrainingModel(config: config, heads: [.maskedLM], seed: 99)
+            let student = try teacher.student(layers: [0])
+            objectives = try PretrainingObjectives(model: student, objectives: [try KnowledgeDistillation(teacher: teacher, student: student)])
         } else {
             let model = try PretrainingModel(config: config, heads: nsp ? [.maskedLM, .sentencePair] : [.maskedLM], seed: recipe.seed)
             var parts: [PretrainingObjective] = [try MaskedLanguageModeling(model: model)]
@@ -93,20 +98,20 @@ final class TrainerTests: XCTestCase {
     }
 
     func testResumeContinuesBitForBit() throws {
-        for (sbo, nsp, electra) in [(false, false, false), (true, true, false), (false, false, true)] {
+        for (sbo, nsp, electra, kd) in [(false, false, false, false), (true, true, false, false), (false, false, true, false), (false, false, false, true)] {
             let straight = try temporaryFolder(), split = try temporaryFolder()
-            try makeTrainer(recipe(steps: 8), folder: straight, sbo: sbo, nsp: nsp, electra: electra).train()
+            try makeTrainer(recipe(steps: 8), folder: straight, sbo: sbo, nsp: nsp, electra: electra, distillation: kd).train()
 
             // The first half: a run of the same recipe stopped after step 4.
-            try trainSteps(try makeTrainer(recipe(steps: 8), folder: split, sbo: sbo, nsp: nsp, electra: electra), until: 4)
-            let second = try makeTrainer(recipe(steps: 8), folder: split, sbo: sbo, nsp: nsp, electra: electra)
+            try trainSteps(try makeTrainer(recipe(steps: 8), folder: split, sbo: sbo, nsp: nsp, electra: electra, distillation: kd), until: 4)
+            let second = try makeTrainer(recipe(steps: 8), folder: split, sbo: sbo, nsp: nsp, electra: electra, distillation: kd)
             try second.resume()
             XCTAssertEqual(second.state.step, 4)
             try second.train()
 
             let a = deterministicLines(straight), b = deterministicLines(split)
             XCTAssertEqual(a.count, 8 + 3 + 1, "8 train lines, 3 periodic + 1 final evaluation")
-            XCTAssertEqual(a, b, "sbo \(sbo) nsp \(nsp) electra \(electra)")
+            XCTAssertEqual(a, b, "sbo \(sbo) nsp \(nsp) electra \(electra) distillation \(kd)")
             let weightsA = try Data(contentsOf: CheckpointStore(runFolder: straight).checkpoints()[0].url.appendingPathComponent("model.safetensors"))
             let weightsB = try Data(contentsOf: CheckpointStore(runFolder: split).checkpoints()[0].url.appendingPathComponent("model.safetensors"))
             XCTAssertEqual(weightsA, weightsB, "final weights identical")
@@ -140,7 +145,13 @@ final class TrainerTests: XCTestCase {
         try checkAccumulation(electra: true)
     }
 
-    func checkAccumulation(electra: Bool) throws {
+    /// Distillation's two normalisers (non-pad tokens for the soft targets and the cosine, masked
+    /// positions for MLM) span the accumulated batch too.
+    func testDistillationAccumulationEqualsOneLargeBatch() throws {
+        try checkAccumulation(electra: false, distillation: true)
+    }
+
+    func checkAccumulation(electra: Bool, distillation: Bool = false) throws {
         var big = recipe(steps: 3)
         big.batchSize = 8
         big.evalEvery = 0
@@ -148,8 +159,9 @@ final class TrainerTests: XCTestCase {
         accumulated.batchSize = 4
         accumulated.gradAccum = 2
         // Without dropout (whose masks depend on how rows split into micro-batches) the two must agree.
-        let a = try makeTrainer(big, folder: try temporaryFolder(), sbo: !electra, nsp: !electra, electra: electra, dropout: 0)
-        let b = try makeTrainer(accumulated, folder: try temporaryFolder(), sbo: !electra, nsp: !electra, electra: electra, dropout: 0)
+        let (sbo, nsp) = (!electra && !distillation, !electra && !distillation)
+        let a = try makeTrainer(big, folder: try temporaryFolder(), sbo: sbo, nsp: nsp, electra: electra, distillation: distillation, dropout: 0)
+        let b = try makeTrainer(accumulated, folder: try temporaryFolder(), sbo: sbo, nsp: nsp, electra: electra, distillation: distillation, dropout: 0)
         try a.train()
         try b.train()
         for (p, q) in zip(a.objectives.parameters, b.objectives.parameters) {
