@@ -16,8 +16,8 @@ import Models
 /// optimizer and not in the checkpoint.
 ///
 /// Metrics: `distill_ce_loss` (τ²·KL, unweighted), `mlm_loss`, `mlm_accuracy`, `cos_loss`,
-/// `teacher_agreement` (student top-1 = teacher top-1 on the masked positions); held out also
-/// `perplexity` and `teacher_mlm_accuracy`.
+/// `teacher_agreement` (student top-1 = teacher top-1 on the masked positions),
+/// `teacher_mlm_accuracy`; held out also `perplexity`.
 public final class KnowledgeDistillation: PretrainingObjective {
     /// Which rows the soft-target loss covers.
     public enum SoftTargetRows: String, Codable, Sendable, CaseIterable {
@@ -111,7 +111,7 @@ public final class KnowledgeDistillation: PretrainingObjective {
             statistics.add("mlm_loss", Double(ce.value.scalar * maskedTotal), over: maskedRows.count)
             statistics.add("mlm_accuracy", Double(correctCount(sMasked.value, targets)), over: maskedRows.count)
             statistics.add("teacher_mlm_accuracy", Double(correctCount(tMasked.value, targets)), over: maskedRows.count)
-            let teacherTop = argmaxRows(tMasked.value, rows: Array(0..<Int32(maskedRows.count)))
+            let teacherTop = argmaxOfEachRow(tMasked.value)
             statistics.add("teacher_agreement", Double(correctCount(sMasked.value, teacherTop)), over: maskedRows.count)
             if weights.maskedLM > 0 { add(tape.scale(ce, by: weights.maskedLM)) }
         }
@@ -136,11 +136,11 @@ public final class KnowledgeDistillation: PretrainingObjective {
     }
 }
 
-/// The argmax column of each of `rows` of `logits` (N,C).
-func argmaxRows(_ logits: Tensor, rows: [Int32]) -> [Int32] {
+/// The argmax column of each row of `logits` (N,C).
+func argmaxOfEachRow(_ logits: Tensor) -> [Int32] {
     let c = logits.lastDimension
-    return rows.map { r in
-        let row = logits.data + Int(r) * c
+    return (0..<logits.rowCount).map { r in
+        let row = logits.data + r * c
         var best = 0
         for j in 1..<c where row[j] > row[best] { best = j }
         return Int32(best)
