@@ -402,6 +402,21 @@ final class OpGradientTests: XCTestCase {
         }) { tape, v in tape.klDivergence(student: v[0], teacher: v[1], temperature: Float(tau)) }
     }
 
+    /// A frozen teacher (a constant, as in distillation) takes the SIMD student-only backward:
+    /// 37 classes cover whole eight-lane vectors and a tail.
+    func testKLDivergenceAgainstAFrozenTeacher() throws {
+        var r = Random(22)
+        let (m, classes, tau) = (r.int(2...5), 37, 1.5)
+        try GradientCheck().run("klDivergence", inputs: [r.tensor([m, classes], std: 2), r.tensor([m, classes], std: 2)], differentiable: [0], reference: { x in
+            var total = 0.0
+            for (s, t) in zip(Self.rows(x[0], classes), Self.rows(x[1], classes)) {
+                let ls = Self.logSoftmax64(s.map { $0 / tau }), lt = Self.logSoftmax64(t.map { $0 / tau })
+                for j in 0..<classes { total += Foundation.exp(lt[j]) * (lt[j] - ls[j]) }
+            }
+            return [total * tau * tau / Double(m)]
+        }) { tape, v in tape.klDivergence(student: v[0], teacher: Variable(constant: v[1].value), temperature: Float(tau)) }
+    }
+
     func testCosineSimilarity() throws {
         var r = Random(21)
         let (n, c) = (r.int(2...7), r.int(3...17))

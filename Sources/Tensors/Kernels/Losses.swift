@@ -233,32 +233,51 @@ public enum LossKernels {
     // MARK: KL divergence with temperature (distillation)
 
     /// Σ_m KL(softmax(t_m/τ) ‖ softmax(s_m/τ)) over rows; student, teacher (M,V).
-    /// Saves the two log-softmax matrices' normalisers (M each) for backward.
+    /// Saves the two log-softmax normalisers (M each) for backward.
+    ///
+    /// Per row, with a = s/τ, b = t/τ, p = softmax(b): KL = Σ p·(b − a) + lse(a) − lse(b) (Σ p = 1),
+    /// so one pass of SIMD exponentials per side and one dot product; sums of eight-lane partials
+    /// go to Double every 64 vectors. (Per-element Double `exp` was 4× slower: DistilBERT's soft
+    /// targets cover every token, 4096 × 30522 elements a batch.)
     public static func klDivergenceForward(
         student: UnsafePointer<Float>, teacher: UnsafePointer<Float>, temperature tau: Float,
         studentLSE: UnsafeMutablePointer<Float>, teacherLSE: UnsafeMutablePointer<Float>, rows m: Int, classes v: Int
     ) -> Double {
+        typealias V = VectorMath.Vector
+        let w = VectorMath.width
         let rowKL = UnsafeMutablePointer<Double>.allocate(capacity: max(m, 1))
         defer { rowKL.deallocate() }
+        let inverse = 1 / tau
         parallelFor(m, grain: max(1, 4096 / max(v, 1))) { range in
-            let sScaled = UnsafeMutablePointer<Float>.allocate(capacity: v)
-            let tScaled = UnsafeMutablePointer<Float>.allocate(capacity: v)
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: v)
-            defer { sScaled.deallocate(); tScaled.deallocate(); scratch.deallocate() }
+            let a = UnsafeMutablePointer<Float>.allocate(capacity: v), b = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            let e = UnsafeMutablePointer<Float>.allocate(capacity: v)
+            defer { a.deallocate(); b.deallocate(); e.deallocate() }
             for r in range {
-                for j in 0..<v { sScaled[j] = student[r * v + j] / tau; tScaled[j] = teacher[r * v + j] / tau }
-                let sm = SoftmaxKernel.rowMax(sScaled, v), tm = SoftmaxKernel.rowMax(tScaled, v)
-                let sl = Double(sm) + log(SoftmaxKernel.expShifted(scratch, sScaled, v, shift: sm))
-                let tl = Double(tm) + log(SoftmaxKernel.expShifted(scratch, tScaled, v, shift: tm))
+                let s = student + r * v, t = teacher + r * v
+                var j = 0
+                while j + w <= v {
+                    VectorMath.store(VectorMath.load(s + j) * inverse, a + j)
+                    VectorMath.store(VectorMath.load(t + j) * inverse, b + j)
+                    j += w
+                }
+                while j < v { a[j] = s[j] * inverse; b[j] = t[j] * inverse; j += 1 }
+                let am = SoftmaxKernel.rowMax(a, v), bm = SoftmaxKernel.rowMax(b, v)
+                let sl = Double(am) + log(SoftmaxKernel.expShifted(e, a, v, shift: am))
+                let bSum = SoftmaxKernel.expShifted(e, b, v, shift: bm)   // e = exp(b − max b)
+                let tl = Double(bm) + log(bSum)
                 studentLSE[r] = Float(sl)
                 teacherLSE[r] = Float(tl)
-                var kl = 0.0
-                for j in 0..<v {
-                    let logPt = Double(tScaled[j]) - tl
-                    let logPs = Double(sScaled[j]) - sl
-                    kl += exp(logPt) * (logPt - logPs)
+                var dot = 0.0, acc = V(repeating: 0), lanes = 0
+                j = 0
+                while j + w <= v {
+                    acc = acc.addingProduct(VectorMath.load(e + j), VectorMath.load(b + j) - VectorMath.load(a + j))
+                    j += w
+                    lanes += 1
+                    if lanes == 64 { dot += Double(acc.sum()); acc = V(repeating: 0); lanes = 0 }
                 }
-                rowKL[r] = kl
+                dot += Double(acc.sum())
+                while j < v { dot += Double(e[j]) * Double(b[j] - a[j]); j += 1 }
+                rowKL[r] = dot / bSum + sl - tl
             }
         }
         var sum = 0.0
@@ -267,14 +286,33 @@ public enum LossKernels {
     }
 
     /// dstudent += scale·(p_s − p_t)/τ; dteacher += scale·p_t·(ℓ − KL_row)/τ with ℓ = log p_t − log p_s.
+    /// The student-only case (a frozen teacher: every distillation step) is SIMD; the teacher's
+    /// gradient, needed only by the gradient checks, stays scalar.
     public static func klDivergenceBackward(
         dstudent: UnsafeMutablePointer<Float>?, dteacher: UnsafeMutablePointer<Float>?,
         student: UnsafePointer<Float>, teacher: UnsafePointer<Float>, temperature tau: Float,
         studentLSE: UnsafePointer<Float>, teacherLSE: UnsafePointer<Float>, rows m: Int, classes v: Int, scale: Float
     ) {
+        typealias V = VectorMath.Vector
+        let w = VectorMath.width
+        let inverse = 1 / tau, factor = scale / tau
         parallelFor(m, grain: max(1, 4096 / max(v, 1))) { range in
             for r in range {
                 let s = student + r * v, t = teacher + r * v
+                if dteacher == nil, let ds = dstudent.map({ $0 + r * v }) {
+                    let sl = V(repeating: studentLSE[r]), tl = V(repeating: teacherLSE[r]), f = V(repeating: factor)
+                    var j = 0
+                    while j + w <= v {
+                        let ps = VectorMath.exp(VectorMath.load(s + j) * inverse - sl), pt = VectorMath.exp(VectorMath.load(t + j) * inverse - tl)
+                        VectorMath.store(VectorMath.load(ds + j).addingProduct(f, ps - pt), ds + j)
+                        j += w
+                    }
+                    while j < v {
+                        ds[j] += factor * (expf(s[j] * inverse - studentLSE[r]) - expf(t[j] * inverse - teacherLSE[r]))
+                        j += 1
+                    }
+                    continue
+                }
                 var klRow: Float = 0
                 if dteacher != nil {
                     for j in 0..<v {
