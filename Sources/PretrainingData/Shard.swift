@@ -499,7 +499,10 @@ public struct ShardManifest: Sendable, Equatable {
         let v: JSONValue
         do { v = try JSONValue.parse([UInt8](data)) } catch { throw ShardError.badManifest(path: url.path, reason: "not valid JSON") }
         func int(_ k: String) throws -> Int {
-            guard case .number(let d)? = v[k], d >= 0, d == d.rounded() else { throw ShardError.badManifest(path: url.path, reason: "field \"\(k)\" is missing or not a count") }
+            // Below 2⁵³: a JSON number holds every integer up to there, and Int(d) cannot overflow.
+            guard case .number(let d)? = v[k], d >= 0, d == d.rounded(), d < 9_007_199_254_740_992 else {
+                throw ShardError.badManifest(path: url.path, reason: "field \"\(k)\" is missing or not a count")
+            }
             return Int(d)
         }
         guard case .array(let list)? = v["shards"] else { throw ShardError.badManifest(path: url.path, reason: "field \"shards\" is missing") }

@@ -171,7 +171,7 @@ public enum TaskLoaders {
             let raw: String
             switch try field(fields.label) {
             case .string(let s): raw = s
-            case .number(let d): raw = d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+            case .number(let d): raw = numberText(d)
             case .bool(let b): raw = b ? "true" : "false"
             default:
                 throw TaskDataError.malformedRow(path: path, line: n, problem: "field \"\(fields.label)\" is not a string, number or boolean",
@@ -226,7 +226,7 @@ public enum TaskLoaders {
                     let id: String
                     switch qa["id"] {
                     case .string(let s)?: id = s
-                    case .number(let d)?: id = String(Int(d))
+                    case .number(let d)?: id = numberText(d)
                     default: throw bad(1, "a question without an \"id\"", "give each question a unique id")
                     }
                     let line = lineNumber(of: "\"\(id)\"", in: bytes)
@@ -384,4 +384,10 @@ public enum TaskLoaders {
         }
         return out
     }
+}
+
+/// A JSON number as text: integers without a fraction ("3", not "3.0"), anything else — 1.5,
+/// 1e300 — as Swift prints it (converting a huge one to Int would trap).
+func numberText(_ d: Double) -> String {
+    d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
 }

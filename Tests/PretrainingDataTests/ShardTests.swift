@@ -65,6 +65,18 @@ final class ShardTests: XCTestCase {
         }
     }
 
+    /// Found by the shard fuzz target (scripts/fuzz.sh shard): a manifest count too large for an
+    /// Int trapped in the conversion; it is a named error.
+    func testManifestCountBeyondIntIsANamedError() throws {
+        let url = try temporaryFolder().appendingPathComponent("manifest.json")
+        let text = #"{"format": "PTSHARD1", "shards": ["shard-00000.bin"], "documents": 3, "sentences": 6"# + String(repeating: "8", count: 150)
+            + #", "tokens": 19, "vocab_size": 30522, "tokenizer_checksum": "2a"}"#
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ShardManifest.read(from: url)) { error in
+            XCTAssertEqual(error as? ShardError, .badManifest(path: url.path, reason: "field \"sentences\" is missing or not a count"))
+        }
+    }
+
     func testLargeIDsSurviveUInt32() throws {
         let dir = try temporaryFolder()
         let p = dir.appendingPathComponent("big.bin").path

@@ -104,6 +104,10 @@ final class LoaderTests: XCTestCase {
         XCTAssertEqual(ex[1].answers.first?.characterEnd, 20)
         XCTAssertTrue(ex[2].isImpossible)
         XCTAssertEqual(ex[2].answers, [])
+        // Numeric ids are text too; one too large for an Int (it used to trap) keeps its digits' value.
+        let numeric = try file("ids.json", Self.squad.replacingOccurrences(of: "\"id\": \"q3\"", with: "\"id\": 1e300")
+            .replacingOccurrences(of: "\"id\": \"q1\"", with: "\"id\": 7"))
+        XCTAssertEqual(try TaskLoaders.squad(path: numeric).map(\.id), ["7", "q2", "1e+300"])
     }
 
     func testSQuADErrors() throws {
