@@ -307,7 +307,9 @@ extension Recipe {
                 // "0,2,4" as well as the JSON list "[0,2,4]".
                 let items = raw.trimmingCharacters(in: CharacterSet(charactersIn: "[] ")).split(separator: ",")
                 object[key] = try items.map { item -> Int in
-                    guard let i = Int(item.trimmingCharacters(in: .whitespaces)) else { throw RecipeError.badOverride(text) }
+                    guard let i = Int(item.trimmingCharacters(in: .whitespaces)) else {
+                        throw RecipeError.invalid("student_layers must list teacher layer indices such as 0,2,4 (got '\(raw)')")
+                    }
                     return i
                 }
             } else if let parsed = try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: [.fragmentsAllowed]),

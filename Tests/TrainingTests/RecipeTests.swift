@@ -42,4 +42,19 @@ final class RecipeTests: XCTestCase {
         // The printed configuration reads back to the same recipe.
         XCTAssertEqual(try Recipe.parse(Data(r.json().utf8), source: "show"), r)
     }
+
+    func testDistillationKeys() throws {
+        let path = recipes.appendingPathComponent("distilbert.json").path
+        XCTAssertThrowsError(try Recipe.load(path)) { XCTAssertTrue("\($0)".contains("--set teacher=DIR"), "\($0)") }
+        let r = try Recipe.load(path, overrides: ["teacher=runs/t/model", "student_layers=0,2", "distill_positions=masked", "alpha_cos=0"])
+        XCTAssertEqual(r.objectives, [.distillation]); XCTAssertEqual(r.teacher, "runs/t/model"); XCTAssertEqual(r.studentLayers, [0, 2])
+        XCTAssertEqual(r.distillPositions, .masked); XCTAssertEqual(r.alphaCE, 5); XCTAssertEqual(r.alphaMLM, 2); XCTAssertEqual(r.alphaCos, 0)
+        XCTAssertEqual(r.distillTemperature, 2)
+        XCTAssertEqual(try Recipe.load(path, overrides: ["teacher=t", "student_layers=[1, 3]"]).studentLayers, [1, 3])
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["teacher=t", "objectives=distillation,mlm"])) { XCTAssertTrue("\($0)".contains("alone"), "\($0)") }
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["teacher=t", "distill_positions=some"])) { XCTAssertTrue("\($0)".contains("all, masked"), "\($0)") }
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["teacher=t", "distill_temperature=0"])) { XCTAssertTrue("\($0)".contains("positive"), "\($0)") }
+        XCTAssertThrowsError(try Recipe.load(path, overrides: ["teacher=t", "student_layers=0,x"])) { XCTAssertTrue("\($0)".contains("such as 0,2,4"), "\($0)") }
+        XCTAssertEqual(try Recipe.parse(Data(r.json().utf8), source: "show"), r)
+    }
 }
