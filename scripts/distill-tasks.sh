@@ -14,15 +14,7 @@ TASKS=${TASKS:-"wic hedge pos wordnet-qa"}
 SEEDS=${SEEDS:-"1 2 3"}
 OUT=${OUT:-runs/distill-tasks.jsonl}
 D=runs/distill
-declare -A SETTINGS=(  # as scripts/finetune-report.sh caps them
-  [sentiment]="--set epochs=3"
-  [hedge]="--set epochs=2"
-  [wic]="--set epochs=2 --set max_train_examples=2000"
-  [paraphrase]="--set epochs=2 --set max_train_examples=2000"
-  [wordnet-choice]="--set epochs=2 --set max_train_examples=800"
-  [wordnet-qa]="--set epochs=2 --set max_train_examples=1500"
-  [pos]="--set epochs=2 --set max_train_examples=1500"
-)
+source scripts/finetune-settings.sh
 [ -d data/minilm ] || { echo "data/minilm is missing: run scripts/setup.sh" >&2; exit 1; }
 mkdir -p $D
 [ -d $D/student-init ] || $PRETRAIN distill-init --teacher data/minilm --layers 0,2,4 --out $D/student-init

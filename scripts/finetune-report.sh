@@ -10,15 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PRETRAIN=.build/release/pretrain
 TASKS=${TASKS:-"sentiment hedge wic paraphrase wordnet-choice wordnet-qa pos"}
-declare -A SETTINGS=(
-  [sentiment]="--set epochs=3"
-  [hedge]="--set epochs=2"
-  [wic]="--set epochs=2 --set max_train_examples=2000"
-  [paraphrase]="--set epochs=2 --set max_train_examples=2000"
-  [wordnet-choice]="--set epochs=2 --set max_train_examples=800"
-  [wordnet-qa]="--set epochs=2 --set max_train_examples=1500"
-  [pos]="--set epochs=2 --set max_train_examples=1500"
-)
+source scripts/finetune-settings.sh
 summary=runs/finetune-summary.jsonl
 [ -n "${APPEND:-}" ] || : > $summary
 run() {  # task model out settings… (VARIANT=… names a non-default head in the table)

@@ -39,6 +39,24 @@ final class FineTunerTests: XCTestCase {
         }
     }
 
+    /// Tagging: sentiment words are ADJ, the rest X.
+    func taggedExamples(_ rng: inout RandomGenerator) -> [TokenTaggingExample] {
+        (0..<160).map { _ in
+            let words = (0..<6).map { _ in Self.words[rng.integer(below: Self.words.count)] }
+            return TokenTaggingExample(words: words, tags: words.map { Self.words.firstIndex(of: $0)! < 6 ? "ADJ" : "X" })
+        }
+    }
+
+    /// QA: the answer is the sentiment word in the context.
+    func questionExamples(_ rng: inout RandomGenerator) -> [QuestionAnsweringExample] {
+        (0..<160).map { i in
+            let cue = Self.words[rng.integer(below: 6)]
+            let context = "the movie was very \(cue) and the plot was a movie"
+            let start = context.unicodeScalars.count - "\(cue) and the plot was a movie".unicodeScalars.count
+            return QuestionAnsweringExample(id: "\(i)", question: "movie", context: context, answers: [QuestionAnswer(text: cue, characterStart: start)])
+        }
+    }
+
     func testClassificationLearnsAndKeepsTheBestEpoch() throws {
         let task = TaskData(name: "toy", kind: .sequenceClassification, labels: ["negative", "positive"],
                             train: .classification(sentimentExamples(256, seed: 1)), dev: .classification(sentimentExamples(64, seed: 2)),
@@ -62,11 +80,7 @@ final class FineTunerTests: XCTestCase {
 
     func testTaggingMultipleChoiceAndQuestionAnsweringLearn() throws {
         var rng = RandomGenerator(seed: 5)
-        // Tagging: sentiment words are ADJ, the rest X.
-        let tagged = (0..<160).map { _ -> TokenTaggingExample in
-            let words = (0..<6).map { _ in Self.words[rng.integer(below: Self.words.count)] }
-            return TokenTaggingExample(words: words, tags: words.map { Self.words.firstIndex(of: $0)! < 6 ? "ADJ" : "X" })
-        }
+        let tagged = taggedExamples(&rng)
         // Multiple choice: the option that repeats the context's sentiment word.
         let choices = (0..<160).map { i -> MultipleChoiceExample in
             let cue = Self.words[rng.integer(below: 6)]
@@ -75,13 +89,7 @@ final class FineTunerTests: XCTestCase {
             options.insert(cue, at: label)
             return MultipleChoiceExample(id: "\(i)", context: "the movie was \(cue)", question: "", options: options, label: label)
         }
-        // QA: the answer is the sentiment word in the context.
-        let questions = (0..<160).map { i -> QuestionAnsweringExample in
-            let cue = Self.words[rng.integer(below: 6)]
-            let context = "the movie was very \(cue) and the plot was a movie"
-            let start = context.unicodeScalars.count - "\(cue) and the plot was a movie".unicodeScalars.count
-            return QuestionAnsweringExample(id: "\(i)", question: "movie", context: context, answers: [QuestionAnswer(text: cue, characterStart: start)])
-        }
+        let questions = questionExamples(&rng)
         let tasks: [(TaskData, String, Double, Int)] = [
             (TaskData(name: "tags", kind: .tokenClassification, labels: ["ADJ", "X"], train: .tagging(Array(tagged[..<128])),
                       dev: .tagging(Array(tagged[128...])), test: .tagging(Array(tagged[128...]))), "token_accuracy", 0.95, 3),
@@ -107,16 +115,7 @@ final class FineTunerTests: XCTestCase {
     /// reaches the student — and still learns each task shape; the teacher never changes.
     func testTaskDistillationTeachesWithoutLabels() throws {
         var rng = RandomGenerator(seed: 9)
-        let tagged = (0..<160).map { _ -> TokenTaggingExample in
-            let words = (0..<6).map { _ in Self.words[rng.integer(below: Self.words.count)] }
-            return TokenTaggingExample(words: words, tags: words.map { Self.words.firstIndex(of: $0)! < 6 ? "ADJ" : "X" })
-        }
-        let questions = (0..<160).map { i -> QuestionAnsweringExample in
-            let cue = Self.words[rng.integer(below: 6)]
-            let context = "the movie was very \(cue) and the plot was a movie"
-            let start = context.unicodeScalars.count - "\(cue) and the plot was a movie".unicodeScalars.count
-            return QuestionAnsweringExample(id: "\(i)", question: "movie", context: context, answers: [QuestionAnswer(text: cue, characterStart: start)])
-        }
+        let (tagged, questions) = (taggedExamples(&rng), questionExamples(&rng))
         let tasks: [(TaskData, String, Double, Int)] = [
             (TaskData(name: "toy", kind: .sequenceClassification, labels: ["negative", "positive"],
                       train: .classification(sentimentExamples(256, seed: 1)), dev: .classification(sentimentExamples(64, seed: 2)),
