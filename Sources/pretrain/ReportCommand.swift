@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ModelConfig
 import Training
 
 /// `pretrain report`: one Markdown table comparing pretraining runs — the recipe, steps, tokens/s,
@@ -44,7 +45,12 @@ struct ReportCommand: ParsableCommand {
                 let cells = columns.map { key in
                     evals.first?[key] == nil ? "–" : "\(value(evals.first, key)) → \(value(evals.last, key))"
                 }
-                print("| \(folder.lastPathComponent) | \(recipe.name) | \(recipe.model) | \(steps) | \(speed) | \(flops) | "
+                // The exported model's shape when there is one (a distillation student is made from
+                // its teacher, not from the recipe's `model`).
+                let model = (try? ConfigFile.load(from: folder.appendingPathComponent("model/config.json"))).map {
+                    "\($0.encoder.family.rawValue) L\($0.encoder.layers) H\($0.encoder.hiddenSize)"
+                } ?? recipe.model
+                print("| \(folder.lastPathComponent) | \(recipe.name) | \(model) | \(steps) | \(speed) | \(flops) | "
                       + cells.joined(separator: " | ") + " | \(value(evals.last, "perplexity", "%.1f")) |")
                 try writeRunPlots(runFolder: folder)
             }
