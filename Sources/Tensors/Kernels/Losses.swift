@@ -237,8 +237,11 @@ public enum LossKernels {
     ///
     /// Per row, with a = s/τ, b = t/τ, p = softmax(b): KL = Σ p·(b − a) + lse(a) − lse(b) (Σ p = 1),
     /// so one pass of SIMD exponentials per side and one dot product; sums of eight-lane partials
-    /// go to Double every 64 vectors. (Per-element Double `exp` was 4× slower: DistilBERT's soft
-    /// targets cover every token, 4096 × 30522 elements a batch.)
+    /// go to Double every 64 vectors. DistilBERT's soft targets cover every token (4096 × 30522
+    /// elements a batch): against the per-element scalar `exp` loops this replaced, the tiny
+    /// distillation step's forward went from ~1,000 to ~630 ms, the KL backward from ~470 to
+    /// ~80 ms, the step from ~2,000 to ~3,300 tokens/s (`bench train --objective distillation
+    /// --profile`, 2 threads, two alternated runs each).
     public static func klDivergenceForward(
         student: UnsafePointer<Float>, teacher: UnsafePointer<Float>, temperature tau: Float,
         studentLSE: UnsafeMutablePointer<Float>, teacherLSE: UnsafeMutablePointer<Float>, rows m: Int, classes v: Int
