@@ -25,7 +25,7 @@ public final class TaskModel: Module {
 
         /// The transformers architecture name for a family.
         public func architecture(_ family: EncoderConfiguration.Family) -> String {
-            let stem = ["bert": "Bert", "roberta": "Roberta", "albert": "Albert", "electra": "Electra", "distilbert": "DistilBert"][family.rawValue]!
+            let stem = ArchitectureName.stem(family)
             switch self {
             case .sequenceClassification: return stem + "ForSequenceClassification"
             case .tokenClassification: return stem + "ForTokenClassification"
@@ -168,9 +168,8 @@ public final class TaskModel: Module {
         var writer = SafeTensorsWriter()
         let params = parameters
         let prefix = encoder.layout.basePrefix + "."
-        for p in params {
-            let name = head == .sentenceEmbedding && p.name.hasPrefix(prefix) ? String(p.name.dropFirst(prefix.count)) : p.name
-            try writer.add(name, shape: p.shape, values: UnsafeBufferPointer(start: p.value.data, count: p.value.count))
+        try Checkpoint.add(params, family: config.family, to: &writer) { p in
+            head == .sentenceEmbedding && p.name.hasPrefix(prefix) ? String(p.name.dropFirst(prefix.count)) : p.name
         }
         // A base model of a family with a pooler (`BertModel`, `RobertaModel`, `AlbertModel`) has one
         // in every loader's eyes. An encoder loaded without one (a RoBERTa pretrained here) gets

@@ -27,8 +27,10 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
 /// reading and writing a file loses nothing.
 ///
 /// Key names and defaults are transformers' own for `BertConfig`, `RobertaConfig`,
-/// `AlbertConfig`, `ElectraConfig` and `DistilBertConfig` (DistilBERT's differ: `dim`,
-/// `n_layers`, `n_heads`, `hidden_dim`, `dropout`, `attention_dropout`, `activation`). Files from
+/// `AlbertConfig`, `ElectraConfig`, `DistilBertConfig` (DistilBERT's differ: `dim`,
+/// `n_layers`, `n_heads`, `hidden_dim`, `dropout`, `attention_dropout`, `activation`) and
+/// `GPT2Config` (`n_embd`, `n_layer`, `n_head`, `n_inner`, `n_positions`, `activation_function`,
+/// `resid_pdrop`, `embd_pdrop`, `attn_pdrop`, `layer_norm_epsilon`, `eos_token_id`). Files from
 /// transformers 4.x (`torch_dtype`) and 5.x (`dtype`, defaults omitted) both read.
 public struct ConfigFile: Equatable {
     public var encoder: EncoderConfiguration
@@ -63,7 +65,12 @@ public struct ConfigFile: Equatable {
         }
         reader.consume("model_type")
         let architectures = try reader.strings("architectures") ?? []
-        let c = try family == .distilbert ? readDistilBERT(&reader) : readBERTLike(&reader, family: family)
+        let c: EncoderConfiguration
+        switch family {
+        case .distilbert: c = try readDistilBERT(&reader)
+        case .gpt2: c = try readGPT2(&reader)
+        case .bert, .roberta, .albert, .electra: c = try readBERTLike(&reader, family: family)
+        }
         try c.validate()
         return ConfigFile(encoder: c, architectures: architectures, extras: reader.remaining)
     }
@@ -118,6 +125,32 @@ public struct ConfigFile: Equatable {
             padTokenId: try r.int("pad_token_id") ?? 0, pooler: false)
     }
 
+    static func readGPT2(_ r: inout KeyReader) throws -> EncoderConfiguration {
+        // Variants of GPT-2's attention this package does not compute are refused, not ignored.
+        if try r.peekBool("scale_attn_weights") == false {
+            throw ConfigError.invalidValue(key: "scale_attn_weights", reason: "unscaled attention scores are not supported; use true")
+        }
+        if try r.peekBool("scale_attn_by_inverse_layer_idx") == true {
+            throw ConfigError.invalidValue(key: "scale_attn_by_inverse_layer_idx", reason: "scaling attention by 1/layer is not supported; use false")
+        }
+        if try r.peekBool("add_cross_attention") == true {
+            throw ConfigError.invalidValue(key: "add_cross_attention", reason: "cross-attention (an encoder-decoder GPT-2) is not supported; use false")
+        }
+        let width = try r.int("n_embd") ?? 768
+        let residualDropout = try r.double("resid_pdrop") ?? 0.1
+        // Embedding dropout uses the residual rate here (they are equal in every released GPT-2).
+        _ = try r.double("embd_pdrop")
+        return EncoderConfiguration(
+            family: .gpt2, vocabSize: try r.int("vocab_size") ?? 50257, hiddenSize: width, embeddingSize: width,
+            layers: try r.int("n_layer") ?? 12, heads: try r.int("n_head") ?? 12, intermediateSize: try r.int("n_inner") ?? 4 * width,
+            hiddenAct: try r.string("activation_function") ?? "gelu_new", hiddenDropout: Float(residualDropout),
+            attentionDropout: Float(try r.double("attn_pdrop") ?? 0.1), maxPositions: try r.int("n_positions") ?? 1024,
+            typeVocabSize: 0, layerNormEps: Float(try r.double("layer_norm_epsilon") ?? 1e-5),
+            initializerRange: Float(try r.double("initializer_range") ?? 0.02),
+            // No padding token: batches pad with end-of-text (pad_token_id, usually null, stays among the extras).
+            padTokenId: try r.int("eos_token_id") ?? 50256, pooler: false, causal: true)
+    }
+
     /// The config.json bytes, as transformers' `save_pretrained` writes them (sorted keys,
     /// 2-space indent, trailing newline).
     public func data() -> Data {
@@ -131,15 +164,31 @@ public struct ConfigFile: Equatable {
         if out["transformers_version"] == nil { set("transformers_version", .string("4.57.1")) }
         if out["torch_dtype"] == nil && out["dtype"] == nil { set("torch_dtype", .string("float32")) }
         set("vocab_size", .int(c.vocabSize))
-        set("max_position_embeddings", .int(c.maxPositions))
         set("initializer_range", real(c.initializerRange))
-        set("pad_token_id", .int(c.padTokenId))
-        if c.family == .distilbert {
+        switch c.family {
+        case .gpt2:
+            set("eos_token_id", .int(c.padTokenId))
+            if out["bos_token_id"] == nil { set("bos_token_id", .int(c.padTokenId)) }
+            if out["pad_token_id"] == nil { set("pad_token_id", .null) }
+            if out["tie_word_embeddings"] == nil { set("tie_word_embeddings", .bool(true)) }
+            set("n_positions", .int(c.maxPositions))
+            set("n_embd", .int(c.hiddenSize)); set("n_layer", .int(c.layers)); set("n_head", .int(c.heads))
+            set("n_inner", c.intermediateSize == 4 * c.hiddenSize ? .null : .int(c.intermediateSize))
+            set("activation_function", .string(c.hiddenAct)); set("resid_pdrop", real(c.hiddenDropout))
+            set("embd_pdrop", real(c.hiddenDropout)); set("attn_pdrop", real(c.attentionDropout))
+            set("layer_norm_epsilon", real(c.layerNormEps))
+            for (key, value) in [("scale_attn_weights", true), ("scale_attn_by_inverse_layer_idx", false), ("reorder_and_upcast_attn", false),
+                                 ("add_cross_attention", false), ("use_cache", true)] where out[key] == nil {
+                set(key, .bool(value))
+            }
+        case .distilbert:
+            set("pad_token_id", .int(c.padTokenId)); set("max_position_embeddings", .int(c.maxPositions))
             set("dim", .int(c.hiddenSize)); set("n_layers", .int(c.layers)); set("n_heads", .int(c.heads))
             set("hidden_dim", .int(c.intermediateSize)); set("activation", .string(c.hiddenAct))
             set("dropout", real(c.hiddenDropout)); set("attention_dropout", real(c.attentionDropout))
             set("sinusoidal_pos_embds", .bool(false))
-        } else {
+        case .bert, .roberta, .albert, .electra:
+            set("pad_token_id", .int(c.padTokenId)); set("max_position_embeddings", .int(c.maxPositions))
             set("hidden_size", .int(c.hiddenSize)); set("num_hidden_layers", .int(c.layers))
             set("num_attention_heads", .int(c.heads)); set("intermediate_size", .int(c.intermediateSize))
             set("hidden_act", .string(c.hiddenAct)); set("hidden_dropout_prob", real(c.hiddenDropout))

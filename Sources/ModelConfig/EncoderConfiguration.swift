@@ -11,12 +11,17 @@
 /// - ELECTRA (Clark et al. 2020): `embeddingSize` may differ from `hiddenSize` (an E→H
 ///   projection), no pooler.
 /// - DistilBERT (Sanh et al. 2019): no token types (`typeVocabSize = 0`), no pooler.
+/// - GPT-2 (Radford et al. 2019): `causal`, no token types, no pooler; the family also brings
+///   pre-LN blocks with a final LayerNorm, no embedding LayerNorm, one fused Q/K/V projection and
+///   an LM head tied to the token table without a bias (see `Models.CheckpointLayout`). GPT-2 has
+///   no padding token: `padTokenId` holds its end-of-text id, which batches pad with (attention
+///   masks hide it), as transformers users do.
 ///
 /// Hugging Face `config.json` files map onto this struct through the `…ConfigFile` mirrors.
 public struct EncoderConfiguration: Codable, Sendable, Equatable {
     /// Which Hugging Face model family (and so which checkpoint names and config.json keys).
     public enum Family: String, Codable, Sendable, CaseIterable {
-        case bert, roberta, albert, electra, distilbert
+        case bert, roberta, albert, electra, distilbert, gpt2
     }
 
     /// Cross-layer parameter sharing (ALBERT §3.1 and its Table 4 ablations).
@@ -58,7 +63,7 @@ public struct EncoderConfiguration: Codable, Sendable, Equatable {
     public var innerGroupNum: Int
     /// Whether the model has a pooler (dense + tanh on [CLS]).
     public var pooler: Bool
-    /// GPT-style causal attention (for CLM).
+    /// GPT-style causal attention: position i sees positions ≤ i (GPT-2, CLM).
     public var causal: Bool
 
     public init(

@@ -7,7 +7,9 @@ extension EncoderConfiguration {
     /// 2020, Table 1): E=128, all layers shared, base/large/xlarge/xxlarge. ELECTRA (Clark et al.
     /// 2020, Table 6): small E128/H256/A4, base H768. DistilBERT (Sanh et al. 2019): 6 layers of
     /// BERT-base, no token types, no pooler. tiny/mini/small: BERT-shaped CPU sizes; electra-tiny:
-    /// tiny as an ELECTRA discriminator (its generator: H32, one head).
+    /// tiny as an ELECTRA discriminator (its generator: H32, one head). GPT-2 (Radford et al. 2019,
+    /// Table 2): gpt2 (124M: L12/H768/A12, 50,257 tokens, 1,024 positions) and gpt2-medium
+    /// (L24/H1024/A16); gpt2-tiny/gpt2-mini: the CPU sizes of tiny and mini as GPT-2s.
     public static let presets: [String: EncoderConfiguration] = [
         "bert-base": EncoderConfiguration(),
         "bert-large": EncoderConfiguration(hiddenSize: 1024, layers: 24, heads: 16),
@@ -21,6 +23,10 @@ extension EncoderConfiguration {
         "electra-base": EncoderConfiguration(family: .electra, hiddenSize: 768, embeddingSize: 768, heads: 12, pooler: false),
         "electra-tiny": EncoderConfiguration(family: .electra, hiddenSize: 128, embeddingSize: 128, layers: 2, heads: 2, pooler: false),
         "distilbert-base": EncoderConfiguration(family: .distilbert, layers: 6, typeVocabSize: 0, pooler: false),
+        "gpt2": gpt2(hidden: 768, layers: 12, heads: 12),
+        "gpt2-medium": gpt2(hidden: 1024, layers: 24, heads: 16),
+        "gpt2-tiny": gpt2(hidden: 128, layers: 2, heads: 2, positions: 512),
+        "gpt2-mini": gpt2(hidden: 256, layers: 4, heads: 4, positions: 512),
         "tiny": EncoderConfiguration(hiddenSize: 128, layers: 2, heads: 2),
         "mini": EncoderConfiguration(hiddenSize: 256, layers: 4, heads: 4),
         "small": EncoderConfiguration(hiddenSize: 512, layers: 4, heads: 8),
@@ -29,6 +35,11 @@ extension EncoderConfiguration {
     static func albert(hidden: Int, layers: Int, heads: Int) -> EncoderConfiguration {
         EncoderConfiguration(family: .albert, vocabSize: 30000, hiddenSize: hidden, embeddingSize: 128, layers: layers, heads: heads,
                              hiddenAct: "gelu_new", hiddenDropout: 0, attentionDropout: 0, sharing: .all)
+    }
+
+    static func gpt2(hidden: Int, layers: Int, heads: Int, positions: Int = 1024) -> EncoderConfiguration {
+        EncoderConfiguration(family: .gpt2, vocabSize: 50257, hiddenSize: hidden, layers: layers, heads: heads, hiddenAct: "gelu_new",
+                             maxPositions: positions, typeVocabSize: 0, layerNormEps: 1e-5, padTokenId: 50256, pooler: false, causal: true)
     }
 
     /// Preset names, sorted.

@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 
 /// Named Float32 tensors read from a checkpoint (safetensors; anything else that can list names,
 /// shapes and copy values).
@@ -15,9 +16,33 @@ public protocol TensorReader {
 public enum Checkpoint {
     /// Keys Hugging Face stores that are not parameters here: computed buffers, and the tied
     /// decoder weights (the token-embedding table is the decoder).
+    /// GPT-2 files from before transformers 4.x also hold each layer's causal-mask buffers
+    /// (`attn.bias`, `attn.masked_bias`).
     static func isIgnorable(_ key: String, family: EncoderConfiguration.Family) -> Bool {
-        key.hasSuffix(".position_ids") || key.hasSuffix("embeddings.token_type_ids")
-            || MaskedLMHead.Names.tiedDecoderKeys(family).contains(key)
+        if key.hasSuffix(".position_ids") || key.hasSuffix("embeddings.token_type_ids")
+            || MaskedLMHead.Names.tiedDecoderKeys(family).contains(key) { return true }
+        return family == .gpt2 && (key.hasSuffix(".attn.bias") || key.hasSuffix(".attn.masked_bias"))
+    }
+
+    /// The shape parameter `p` has in a file of `layout` (a `Conv1D` weight's is transposed).
+    static func fileShape(_ p: Parameter, _ layout: CheckpointLayout) -> [Int] {
+        layout.storesTransposed(p.name) ? p.shape.reversed() : p.shape
+    }
+
+    /// Adds `parameters` to `writer` under their names (less `strippingPrefix`), in the family's
+    /// file layout: as Hugging Face stores them, `Conv1D` weights transposed (into arrays the
+    /// writer keeps; the others are read from the parameters, which must outlive the write).
+    public static func add(_ parameters: [Parameter], family: EncoderConfiguration.Family, to writer: inout SafeTensorsWriter,
+                           name: (Parameter) -> String = { $0.name }) throws {
+        let layout = CheckpointLayout.of(family)
+        for p in parameters {
+            if layout.storesTransposed(p.name) {
+                let t = p.value.transposed2D()
+                try writer.add(name(p), shape: t.shape, values: t.scalars)
+            } else {
+                try writer.add(name(p), shape: p.shape, values: UnsafeBufferPointer(start: p.value.data, count: p.value.count))
+            }
+        }
     }
 
     /// The file key that holds parameter `name`: the same name, or — as transformers does
@@ -48,7 +73,8 @@ public enum Checkpoint {
     public static func load(_ parameters: [Parameter], family: EncoderConfiguration.Family, from reader: TensorReader,
                             file: String, strict: Bool = true) throws -> LoadReport {
         let available = Set(reader.tensorNames)
-        let basePrefix = CheckpointLayout.of(family).basePrefix
+        let layout = CheckpointLayout.of(family)
+        let basePrefix = layout.basePrefix
         var used = Set<String>()
         var missing: [String] = []
         for p in parameters {
@@ -57,8 +83,8 @@ public enum Checkpoint {
                 continue
             }
             let shape = try reader.shape(of: key)
-            guard shape == p.shape else {
-                throw ModelError.tensorShapeMismatch(name: key, expected: p.shape, found: shape, file: file)
+            guard shape == fileShape(p, layout) else {
+                throw ModelError.tensorShapeMismatch(name: key, expected: fileShape(p, layout), found: shape, file: file)
             }
             used.insert(key)
         }
@@ -68,12 +94,12 @@ public enum Checkpoint {
         }
         for p in parameters {
             guard let key = candidates(for: p.name, basePrefix: basePrefix).first(where: available.contains) else { continue }
-            let value = Tensor(uninitialized: p.shape)
+            let value = Tensor(uninitialized: fileShape(p, layout))
             try reader.read(key, into: UnsafeMutableBufferPointer(start: value.data, count: value.count))
             if let index = value.firstNonFiniteIndex {
                 throw ModelError.nonFiniteWeights(name: key, index: index, file: file)
             }
-            p.load(value)
+            p.load(layout.storesTransposed(p.name) ? value.transposed2D() : value)
         }
         return LoadReport(missing: missing, unexpected: unexpected)
     }

@@ -6,13 +6,18 @@ public struct EncoderInput: Sendable {
     public var tokenTypes: [Int32]?
     /// 1 for real tokens, 0 for padding (B·T), or nil when nothing is padded.
     public var attentionMask: [Float]?
+    /// Position ids (B·T) when they do not follow from the ids (incremental decoding continues
+    /// each sequence where its prefix ended); nil: the family's own.
+    public var positionIDs: [Int32]?
     public var batch: Int
     public var length: Int
 
-    public init(ids: [Int32], tokenTypes: [Int32]? = nil, attentionMask: [Float]? = nil, batch: Int, length: Int) {
+    public init(ids: [Int32], tokenTypes: [Int32]? = nil, attentionMask: [Float]? = nil, positionIDs: [Int32]? = nil,
+                batch: Int, length: Int) {
         self.ids = ids
         self.tokenTypes = tokenTypes
         self.attentionMask = attentionMask
+        self.positionIDs = positionIDs
         self.batch = batch
         self.length = length
     }
@@ -24,26 +29,29 @@ public struct EncoderInput: Sendable {
         }
         if let t = tokenTypes, t.count != n { throw ModelError.inputShape("\(t.count) token types for \(n) ids") }
         if let m = attentionMask, m.count != n { throw ModelError.inputShape("\(m.count) mask entries for \(n) ids") }
+        if let p = positionIDs, p.count != n { throw ModelError.inputShape("\(p.count) position ids for \(n) ids") }
     }
 }
 
 /// Token + position (+ segment) embeddings, LayerNorm and dropout (Devlin et al. 2019, §3.2),
-/// of width E (`embeddingSize`).
+/// of width E (`embeddingSize`); GPT-2's have no segments and no LayerNorm.
 public final class EncoderEmbeddings: Module {
     public let words: Embedding
     public let positions: Embedding
     public let tokenTypes: Embedding?
-    public let norm: LayerNorm
+    public let norm: LayerNorm?
     let config: EncoderConfiguration
 
-    public init(_ prefix: String, config: EncoderConfiguration, rng: inout RandomGenerator) {
+    /// Tables named `base.<names…>`.
+    public init(_ base: String, names: CheckpointLayout.EmbeddingNames = .bert, config: EncoderConfiguration, rng: inout RandomGenerator) {
         self.config = config
         let e = config.embeddingSize, std = config.initializerRange
-        words = Embedding(joinName(prefix, "word_embeddings"), count: config.vocabSize, dimension: e, std: std, rng: &rng)
-        positions = Embedding(joinName(prefix, "position_embeddings"), count: config.maxPositions, dimension: e, std: std, rng: &rng)
-        tokenTypes = config.typeVocabSize > 0
-            ? Embedding(joinName(prefix, "token_type_embeddings"), count: config.typeVocabSize, dimension: e, std: std, rng: &rng) : nil
-        norm = LayerNorm(joinName(prefix, "LayerNorm"), features: e, eps: config.layerNormEps)
+        words = Embedding(joinName(base, names.words), count: config.vocabSize, dimension: e, std: std, rng: &rng)
+        positions = Embedding(joinName(base, names.positions), count: config.maxPositions, dimension: e, std: std, rng: &rng)
+        tokenTypes = config.typeVocabSize > 0 ? names.tokenTypes.map {
+            Embedding(joinName(base, $0), count: config.typeVocabSize, dimension: e, std: std, rng: &rng)
+        } : nil
+        norm = names.norm.map { LayerNorm(joinName(base, $0), features: e, eps: config.layerNormEps) }
         // Hugging Face zeroes the padding row of RoBERTa-style (padding_idx) tables at init.
         if config.family == .roberta {
             for table in [words.weight.value, positions.weight.value] where config.padTokenId < table.shape[0] {
@@ -52,7 +60,9 @@ public final class EncoderEmbeddings: Module {
         }
     }
 
-    public var parameters: [Parameter] { words.parameters + positions.parameters + (tokenTypes?.parameters ?? []) + norm.parameters }
+    public var parameters: [Parameter] {
+        words.parameters + positions.parameters + (tokenTypes?.parameters ?? []) + (norm?.parameters ?? [])
+    }
 
     /// Position ids: 0..<T, or for RoBERTa Hugging Face's `create_position_ids_from_input_ids`
     /// (non-pad tokens count up from padding_idx + 1, pads get padding_idx).
@@ -80,8 +90,8 @@ public final class EncoderEmbeddings: Module {
     /// input (B·T ids) → (B,T,E)
     public func callAsFunction(_ input: EncoderInput, training: Bool, tape: Tape) throws -> Variable {
         try input.validate()
-        let positionIDs = positionIDs(for: input)
-        if let last = positionIDs.max(), Int(last) >= config.maxPositions {
+        let positionIDs = input.positionIDs ?? positionIDs(for: input)
+        if let last = positionIDs.max(), Int(last) >= config.maxPositions || positionIDs.contains(where: { $0 < 0 }) {
             throw ModelError.sequenceTooLong(length: input.length, maximum: config.maxPositions - config.positionOffset)
         }
         if let bad = input.ids.first(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
@@ -95,7 +105,7 @@ public final class EncoderEmbeddings: Module {
             }
             sum = tape.add(sum, try tokenTypes(types, tape: tape))
         }
-        let normed = norm(sum, tape: tape)
+        let normed = norm.map { $0(sum, tape: tape) } ?? sum
         let dropped = tape.dropout(normed, probability: training ? config.hiddenDropout : 0)
         return tape.reshape(dropped, [input.batch, input.length, config.embeddingSize])
     }

@@ -1,7 +1,8 @@
 import Foundation
-/// Checkpoint-name layout of each family, as Hugging Face's modeling files define it.
+/// How each family lays out its blocks and names them, as Hugging Face's modeling files define it.
 public struct CheckpointLayout: Sendable {
-    /// Prefix of the base model inside task models (`bert`, `roberta`, `albert`, `electra`, `distilbert`).
+    /// Prefix of the base model inside task models (`bert`, `roberta`, `albert`, `electra`,
+    /// `distilbert`, `transformer`).
     public let basePrefix: String
     /// Names inside one layer.
     public let layerNames: TransformerLayerNames
@@ -11,6 +12,24 @@ public struct CheckpointLayout: Sendable {
     public let projection: String?
     /// The pooler, when the family has one.
     public let pooler: String?
+    /// The embedding tables and their LayerNorm, relative to the base prefix.
+    public var embeddings = EmbeddingNames.bert
+    /// Post-LN (BERT) or pre-LN blocks with a final LayerNorm of this name (GPT-2's `ln_f`).
+    public var normPlacement = LayerNormPlacement.post
+    public var finalNorm: String?
+    /// GPT-2 stores its projections as `Conv1D` weights, (in, out): the transpose of the
+    /// (out, in) `Linear` weights here. Loading and saving transpose them (``storesTransposed(_:)``).
+    public var conv1DWeights = false
+
+    /// Names of the embedding tables (nil: the family has none of that part).
+    public struct EmbeddingNames: Sendable {
+        public let words, positions: String
+        public let tokenTypes, norm: String?
+        public static let bert = EmbeddingNames(words: "embeddings.word_embeddings", positions: "embeddings.position_embeddings",
+                                                tokenTypes: "embeddings.token_type_embeddings", norm: "embeddings.LayerNorm")
+        /// GPT-2: `wte`, `wpe`, no segments, no LayerNorm (its blocks normalise their inputs).
+        public static let gpt2 = EmbeddingNames(words: "wte", positions: "wpe", tokenTypes: nil, norm: nil)
+    }
 
     public static func of(_ family: EncoderConfiguration.Family) -> CheckpointLayout {
         switch family {
@@ -20,7 +39,15 @@ public struct CheckpointLayout: Sendable {
         case .albert: return CheckpointLayout(basePrefix: "albert", layerNames: .albert, layerPath: "encoder.layer",
                                               projection: "encoder.embedding_hidden_mapping_in", pooler: "pooler")
         case .distilbert: return CheckpointLayout(basePrefix: "distilbert", layerNames: .distilbert, layerPath: "transformer.layer", projection: nil, pooler: nil)
+        case .gpt2:
+            return CheckpointLayout(basePrefix: "transformer", layerNames: .gpt2, layerPath: "h", projection: nil, pooler: nil,
+                                    embeddings: .gpt2, normPlacement: .pre, finalNorm: "ln_f", conv1DWeights: true)
         }
+    }
+
+    /// Whether the file holds parameter `name` transposed (a GPT-2 `Conv1D` weight).
+    public func storesTransposed(_ name: String) -> Bool {
+        conv1DWeights && ["c_attn.weight", "c_proj.weight", "c_fc.weight"].contains { name.hasSuffix("." + $0) }
     }
 }
 
@@ -45,7 +72,8 @@ public struct EncoderOutput {
 
 /// The BERT-family encoder: embeddings, an optional E→H projection (ALBERT's factorised
 /// embeddings, Lan et al. 2020 §3.1; ELECTRA's `embeddings_project`), a stack of post-LN
-/// Transformer layers that may share parameters, and an optional pooler.
+/// Transformer layers that may share parameters, and an optional pooler — or, for GPT-2, the
+/// same stack as causal pre-LN blocks with a final LayerNorm.
 public final class Encoder: Module {
     public let config: EncoderConfiguration
     public let layout: CheckpointLayout
@@ -53,6 +81,8 @@ public final class Encoder: Module {
     public let projection: Linear?
     /// The layers in execution order; shared layers appear more than once.
     public let layers: [TransformerLayer]
+    /// After the last layer of a pre-LN stack (GPT-2's `ln_f`).
+    public let finalNorm: LayerNorm?
     public let pooler: Linear?
 
     /// A randomly initialised encoder (N(0, initializer_range²) weights, as Hugging Face does).
@@ -76,7 +106,7 @@ public final class Encoder: Module {
             }
             embeddings = shared
         } else {
-            embeddings = EncoderEmbeddings(joinName(base, "embeddings"), config: config, rng: &rng)
+            embeddings = EncoderEmbeddings(base, names: layout.embeddings, config: config, rng: &rng)
         }
         let needsProjection = config.family == .albert || config.embeddingSize != config.hiddenSize
         if needsProjection {
@@ -91,8 +121,9 @@ public final class Encoder: Module {
         let layerConfig = TransformerLayerConfig(
             hiddenSize: config.hiddenSize, heads: config.heads, intermediateSize: config.intermediateSize,
             hiddenDropout: config.hiddenDropout, attentionDropout: config.attentionDropout,
-            layerNormEps: config.layerNormEps, activation: activation)
+            layerNormEps: config.layerNormEps, activation: activation, normPlacement: layout.normPlacement)
         layers = Encoder.buildLayers(config: config, layout: layout, layerConfig: layerConfig, std: std, rng: &rng)
+        finalNorm = layout.finalNorm.map { LayerNorm(joinName(base, $0), features: config.hiddenSize, eps: config.layerNormEps) }
         pooler = config.pooler ? Linear(joinName(base, layout.pooler ?? "pooler.dense"), inFeatures: config.hiddenSize,
                                         outFeatures: config.hiddenSize, std: std, rng: &rng) : nil
     }
@@ -111,6 +142,12 @@ public final class Encoder: Module {
         if c.hiddenDropout < 0 || c.hiddenDropout >= 1 || c.attentionDropout < 0 || c.attentionDropout >= 1 {
             try fail("dropout probabilities must be in [0, 1)")
         }
+        if c.family == .gpt2 {
+            if !c.causal { try fail("GPT-2 is a causal model (is_decoder cannot be false)") }
+            if c.typeVocabSize != 0 || c.pooler || c.embeddingSize != c.hiddenSize || c.sharing != .none {
+                try fail("GPT-2 has no token types, pooler, factorised embeddings or shared layers")
+            }
+        }
         if c.maxPositions <= c.positionOffset { try fail("max_position_embeddings \(c.maxPositions) leaves no positions after the offset \(c.positionOffset)") }
         // Sizes come from files and flags: each is held to a stated limit before anything is allocated.
         for (key, value, limit) in [("vocab_size", c.vocabSize, Limits.vocabulary), ("hidden_size", c.hiddenSize, Limits.width),
@@ -120,7 +157,7 @@ public final class Encoder: Module {
         where value > limit {
             try fail("\(key) \(value) is above the limit of \(limit)")
         }
-        let bytes = Double(ParameterCount(config: c, heads: [.maskedLM, .sentencePair, .replacedToken]).total) * 8  // weights + gradients
+        let bytes = Double(ParameterCount(config: c, heads: HeadSet.pretraining(c.family).union(.sentencePair)).total) * 8  // weights + gradients
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
         if bytes > memory {
             try fail(String(format: "its weights and gradients need %.1f GiB, more than this machine's %.1f GiB of memory; check the sizes in config.json",
@@ -136,7 +173,8 @@ public final class Encoder: Module {
 
     /// Builds the execution order of layers for the sharing mode.
     ///
-    /// - none: layer i has its own blocks at `<layout.layerPath>.i`.
+    /// - none: layer i has its own blocks at `<layout.layerPath>.i`. Pre-LN stacks (GPT-2)
+    ///   initialise each residual output projection with std/√(2·layers) (Radford et al. 2019 §2.3).
     /// - ALBERT all-shared: group g = ⌊i·G/L⌋ runs its `innerGroupNum` layers, named
     ///   `albert.encoder.albert_layer_groups.g.albert_layers.k` exactly as Hugging Face.
     /// - Other families, or ALBERT's attention-only / FFN-only ablations: the shared blocks of
@@ -146,9 +184,12 @@ public final class Encoder: Module {
         let base = layout.basePrefix, names = layout.layerNames
         func layerName(_ i: Int) -> String { joinName(base, "\(layout.layerPath).\(i)") }
         func group(_ i: Int) -> Int { i * c.hiddenGroups / c.layers }
+        let outputStd = layout.normPlacement == .pre ? std / Float(2 * c.layers).squareRoot() : std
         switch c.sharing {
         case .none:
-            return (0..<c.layers).map { TransformerLayer(layerName($0), config: layerConfig, names: names, std: std, rng: &rng) }
+            return (0..<c.layers).map {
+                TransformerLayer(layerName($0), config: layerConfig, names: names, std: std, outputStd: outputStd, rng: &rng)
+            }
         case .all where c.family == .albert:
             let groups = (0..<c.hiddenGroups).map { g in
                 (0..<c.innerGroupNum).map { k in
@@ -177,7 +218,8 @@ public final class Encoder: Module {
     public var parameters: [Parameter] {
         var seen = Set<ObjectIdentifier>()
         var out: [Parameter] = []
-        let all = embeddings.parameters + (projection?.parameters ?? []) + layers.flatMap(\.parameters) + (pooler?.parameters ?? [])
+        let all = embeddings.parameters + (projection?.parameters ?? []) + layers.flatMap(\.parameters) + (finalNorm?.parameters ?? [])
+            + (pooler?.parameters ?? [])
         for p in all where seen.insert(ObjectIdentifier(p)).inserted { out.append(p) }
         return out
     }
@@ -214,7 +256,7 @@ public final class Encoder: Module {
             keyMask: input.attentionMask.map { Tensor($0, shape: [input.batch, input.length]) },
             causal: config.causal, additive: additiveMask)
         var selection: RowSelection?
-        if let positions, !config.causal, additiveMask == nil {
+        if let positions, !config.causal, additiveMask == nil, layout.normPlacement == .post {
             selection = RowSelection(positions: positions, batch: input.batch, length: input.length)
         }
         for (i, layer) in layers.enumerated() {
@@ -224,6 +266,7 @@ public final class Encoder: Module {
                 h = layer(h, masking: masking, training: training, tape: tape)
             }
         }
+        if let finalNorm { h = finalNorm(h, tape: tape) }
         var pooled: Variable?
         if let pooler {
             let rows = selection?.perSequence ?? input.length

@@ -14,13 +14,15 @@ public final class MaskedLMHead: Module {
     /// Checkpoint names of the head's parts, per family.
     public struct Names: Sendable {
         public let dense, norm, bias: String
-        public static func of(_ family: EncoderConfiguration.Family) -> Names {
+        /// nil for GPT-2, which has no masked-LM head.
+        public static func of(_ family: EncoderConfiguration.Family) -> Names? {
             switch family {
             case .bert: return Names(dense: "cls.predictions.transform.dense", norm: "cls.predictions.transform.LayerNorm", bias: "cls.predictions.bias")
             case .roberta: return Names(dense: "lm_head.dense", norm: "lm_head.layer_norm", bias: "lm_head.bias")
             case .albert: return Names(dense: "predictions.dense", norm: "predictions.LayerNorm", bias: "predictions.bias")
             case .electra: return Names(dense: "generator_predictions.dense", norm: "generator_predictions.LayerNorm", bias: "generator_lm_head.bias")
             case .distilbert: return Names(dense: "vocab_transform", norm: "vocab_layer_norm", bias: "vocab_projector.bias")
+            case .gpt2: return nil
             }
         }
         /// Where Hugging Face's state dict keeps the tied decoder weight (not written to files).
@@ -31,12 +33,15 @@ public final class MaskedLMHead: Module {
             case .albert: return ["predictions.decoder.weight", "predictions.decoder.bias"]
             case .electra: return ["generator_lm_head.weight"]
             case .distilbert: return ["vocab_projector.weight"]
+            case .gpt2: return ["lm_head.weight"]
             }
         }
     }
 
     public init(config: EncoderConfiguration, tiedTo embeddings: Embedding, rng: inout RandomGenerator) throws {
-        let names = Names.of(config.family)
+        guard let names = Names.of(config.family) else {
+            throw ModelError.invalidConfiguration("\(config.family.rawValue) has no masked-LM head; it trains with the causal LM head (objective clm)")
+        }
         let e = embeddings.weight.shape[1]
         dense = Linear(names.dense, inFeatures: config.hiddenSize, outFeatures: e, std: config.initializerRange, rng: &rng)
         norm = LayerNorm(names.norm, features: e, eps: config.layerNormEps)
@@ -45,7 +50,7 @@ public final class MaskedLMHead: Module {
         // RoBERTa's and ELECTRA's generator heads always use exact GELU; the others follow hidden_act.
         switch config.family {
         case .roberta, .electra: activation = .gelu
-        default:
+        case .bert, .albert, .distilbert, .gpt2:
             guard let a = Activation(huggingFaceName: config.hiddenAct) else { throw ModelError.unsupportedActivation(config.hiddenAct) }
             activation = a
         }
@@ -137,4 +142,32 @@ public final class ReplacedTokenHead: Module {
         let logits = prediction(activation(dense(hidden, tape: tape), tape: tape), tape: tape)
         return tape.reshape(logits, Array(hidden.shape.dropLast()))
     }
+}
+
+/// GPT-2's language-modelling head (Radford et al. 2019): the final hidden state times the token
+/// table, logits = h·Wₑᵀ, with no bias and no parameters of its own (transformers'
+/// `lm_head.weight` is tied to `transformer.wte.weight` and not stored).
+public final class CausalLMHead: Module {
+    public let decoderWeight: Parameter
+
+    public init(tiedTo embeddings: Embedding) { decoderWeight = embeddings.weight }
+
+    public var parameters: [Parameter] { [] }
+
+    /// hidden (B,T,H) at flat `positions` (M) → logits (M,V).
+    public func callAsFunction(_ hidden: Variable, positions: [Int32], tape: Tape) throws -> Variable {
+        tape.linear(try tape.gather(tape.reshape(hidden, [-1, hidden.shape.last!]), indices: positions),
+                    weight: tape.parameter(decoderWeight), bias: nil)
+    }
+
+    /// Σ CE(logits of every row of `hidden` (B,T,H), `targets` (B·T; ignored rows −100)) /
+    /// normalizer and each row's argmax, through the fused decoder + cross-entropy (the (B·T,V)
+    /// logits are never kept).
+    public func loss(_ hidden: Variable, targets: [Int32], normalizer: Float? = nil, tape: Tape) -> (loss: Variable, predictions: [Int32]) {
+        tape.linearCrossEntropy(tape.reshape(hidden, [-1, hidden.shape.last!]), weight: tape.parameter(decoderWeight), bias: nil,
+                                targets: targets, normalizer: normalizer)
+    }
+
+    /// Forward FLOPs at `rows` scored positions (H·V each, 2 per multiply-add).
+    public func forwardFLOPs(rows: Int) -> Double { Double(rows) * 2 * Double(decoderWeight.value.count) }
 }

@@ -34,9 +34,8 @@ extension PretrainingModel {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var writer = SafeTensorsWriter()
         let params = parameters
-        for p in params {
-            let name = prefix.map { p.name.hasPrefix($0) ? String(p.name.dropFirst($0.count)) : p.name } ?? p.name
-            try writer.add(name, shape: p.shape, values: UnsafeBufferPointer(start: p.value.data, count: p.value.count))
+        try Checkpoint.add(params, family: config.family, to: &writer) { p in
+            prefix.map { p.name.hasPrefix($0) ? String(p.name.dropFirst($0.count)) : p.name } ?? p.name
         }
         try withExtendedLifetime(params) {
             try writer.write(to: folder.appendingPathComponent("model.safetensors"))

@@ -3,7 +3,8 @@
 public struct ParameterCount: Codable, Sendable, Equatable {
     /// Token, position and segment tables, their LayerNorm, and the E→H projection.
     public var embeddings: Int
-    /// The distinct Transformer layer parameters (shared layers counted once).
+    /// The distinct Transformer layer parameters (shared layers counted once), and a pre-LN
+    /// stack's final LayerNorm.
     public var encoder: Int
     /// The pooler (dense H×H + bias), 0 when absent.
     public var pooler: Int
@@ -28,17 +29,21 @@ public struct ParameterCount: Codable, Sendable, Equatable {
         case .attention: encoder = c.hiddenGroups * attention + c.layers * feedForward
         case .feedForward: encoder = c.layers * attention + c.hiddenGroups * feedForward
         }
+        if CheckpointLayout.of(c.family).finalNorm != nil { encoder += 2 * h }
         pooler = c.pooler && PretrainingModel.hasPooler(family: c.family, heads: heads) ? h * h + h : 0
         var head = 0
         if heads.contains(.maskedLM) { head += h * e + e + 2 * e + v }
         if heads.contains(.sentencePair) { head += 2 * h + 2 }
         if heads.contains(.replacedToken) { head += h * h + h + h + 1 }
+        // The causal LM head is the tied token table: nothing of its own.
         self.heads = head
     }
 
     /// The token, position and segment tables and their LayerNorm (what ELECTRA's two networks share).
     public static func embeddingTables(_ c: EncoderConfiguration) -> Int {
-        (c.vocabSize + c.maxPositions + c.typeVocabSize) * c.embeddingSize + 2 * c.embeddingSize
+        let names = CheckpointLayout.of(c.family).embeddings
+        let types = names.tokenTypes == nil ? 0 : c.typeVocabSize
+        return (c.vocabSize + c.maxPositions + types) * c.embeddingSize + (names.norm == nil ? 0 : 2 * c.embeddingSize)
     }
 
     /// ELECTRA's generator for discriminator `c` (`electraGenerator(fraction:)`): the parameters it

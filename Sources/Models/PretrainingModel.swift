@@ -8,14 +8,17 @@ public struct HeadSet: OptionSet, Sendable, Hashable {
     public static let sentencePair = HeadSet(rawValue: 2)
     /// ELECTRA's replaced-token-detection head.
     public static let replacedToken = HeadSet(rawValue: 4)
+    /// GPT-2's next-token head (tied to the token table, no bias).
+    public static let causalLM = HeadSet(rawValue: 8)
 
     /// The heads each family pretrains with (BERT: MLM+NSP, ALBERT: MLM+SOP, ELECTRA: the
-    /// discriminator's RTD head, RoBERTa and DistilBERT: MLM).
+    /// discriminator's RTD head, RoBERTa and DistilBERT: MLM, GPT-2: the causal LM head).
     public static func pretraining(_ family: EncoderConfiguration.Family) -> HeadSet {
         switch family {
         case .bert, .albert: return [.maskedLM, .sentencePair]
         case .electra: return [.replacedToken]
         case .roberta, .distilbert: return [.maskedLM]
+        case .gpt2: return [.causalLM]
         }
     }
 }
@@ -23,8 +26,21 @@ public struct HeadSet: OptionSet, Sendable, Hashable {
 /// The Hugging Face architecture name (`architectures` in config.json) for a family and heads,
 /// and back.
 public enum ArchitectureName {
+    /// The class-name stem transformers uses for a family (`Bert…`, `DistilBert…`, `GPT2…`).
+    public static func stem(_ family: EncoderConfiguration.Family) -> String {
+        switch family {
+        case .bert: return "Bert"
+        case .roberta: return "Roberta"
+        case .albert: return "Albert"
+        case .electra: return "Electra"
+        case .distilbert: return "DistilBert"
+        case .gpt2: return "GPT2"
+        }
+    }
+
     public static func name(family: EncoderConfiguration.Family, heads: HeadSet) -> String {
-        let stem = ["bert": "Bert", "roberta": "Roberta", "albert": "Albert", "electra": "Electra", "distilbert": "DistilBert"][family.rawValue]!
+        let stem = stem(family)
+        if heads.contains(.causalLM) { return stem + "LMHeadModel" }
         if heads.contains(.replacedToken) { return stem + "ForPreTraining" }
         if heads.contains(.sentencePair) { return stem + "ForPreTraining" }
         if heads.contains(.maskedLM) { return stem + "ForMaskedLM" }
@@ -34,6 +50,7 @@ public enum ArchitectureName {
     /// The heads an architecture name implies (unknown names: the base model).
     public static func heads(for architecture: String) -> HeadSet {
         if architecture == "ElectraForPreTraining" { return [.replacedToken] }
+        if architecture.hasSuffix("LMHeadModel") || architecture.hasSuffix("ForCausalLM") { return [.causalLM] }
         if architecture.hasSuffix("ForPreTraining") { return [.maskedLM, .sentencePair] }
         if architecture.hasSuffix("ForMaskedLM") { return [.maskedLM] }
         return []
@@ -42,7 +59,8 @@ public enum ArchitectureName {
 
 /// An encoder with the heads of one pretraining recipe: BERT (`BertForPreTraining`), RoBERTa
 /// (`RobertaForMaskedLM`), ALBERT (`AlbertForPreTraining`), ELECTRA's discriminator
-/// (`ElectraForPreTraining`) or generator (`ElectraForMaskedLM`), DistilBERT (`DistilBertForMaskedLM`).
+/// (`ElectraForPreTraining`) or generator (`ElectraForMaskedLM`), DistilBERT (`DistilBertForMaskedLM`),
+/// GPT-2 (`GPT2LMHeadModel`).
 ///
 /// Like Hugging Face, a pooler exists only where something uses it: the base model and the
 /// sentence-pair head (`…ForMaskedLM` has none).
@@ -53,6 +71,7 @@ public final class PretrainingModel: Module {
     public let maskedLM: MaskedLMHead?
     public let sentencePair: SentencePairHead?
     public let replacedToken: ReplacedTokenHead?
+    public let causalLM: CausalLMHead?
 
     /// A randomly initialised model; `seed` makes the initialisation reproducible. With
     /// `sharedEmbeddings` the encoder (and a masked-LM head's tied decoder) uses another model's
@@ -72,11 +91,17 @@ public final class PretrainingModel: Module {
             sentencePair = nil
         }
         replacedToken = heads.contains(.replacedToken) ? try ReplacedTokenHead(config: c, rng: &rng) : nil
+        if heads.contains(.causalLM) {
+            guard c.causal else { throw ModelError.invalidConfiguration("a causal LM head needs a causal model (GPT-2)") }
+            causalLM = CausalLMHead(tiedTo: encoder.embeddings.words)
+        } else {
+            causalLM = nil
+        }
     }
 
     static func hasPooler(family: EncoderConfiguration.Family, heads: HeadSet) -> Bool {
         switch family {
-        case .electra, .distilbert: return false
+        case .electra, .distilbert, .gpt2: return false
         default: return heads.isEmpty || heads.contains(.sentencePair)
         }
     }

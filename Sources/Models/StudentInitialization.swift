@@ -32,7 +32,7 @@ extension PretrainingModel {
             c.typeVocabSize = 0
             c.pooler = false
         }
-        let student = try PretrainingModel(config: c, heads: heads.intersection(.maskedLM), seed: 0)
+        let student = try PretrainingModel(config: c, heads: heads.intersection([.maskedLM, .causalLM]), seed: 0)
         func copy(_ from: [Parameter], _ to: [Parameter], _ what: String) throws {
             guard from.count == to.count else { throw ModelError.invalidConfiguration("student \(what): \(to.count) tensors vs the teacher's \(from.count)") }
             for (source, target) in zip(from, to) {
@@ -43,11 +43,12 @@ extension PretrainingModel {
             }
         }
         let (from, to) = (encoder.embeddings, student.encoder.embeddings)
-        try copy(from.words.parameters + from.positions.parameters + from.norm.parameters,
-                 to.words.parameters + to.positions.parameters + to.norm.parameters, "embeddings")
+        try copy(from.words.parameters + from.positions.parameters + (from.norm?.parameters ?? []),
+                 to.words.parameters + to.positions.parameters + (to.norm?.parameters ?? []), "embeddings")
         if let target = to.tokenTypes, let source = from.tokenTypes { try copy(source.parameters, target.parameters, "token types") }
         try copy(encoder.projection?.parameters ?? [], student.encoder.projection?.parameters ?? [], "embedding projection")
         for (j, i) in chosen.enumerated() { try copy(encoder.layers[i].parameters, student.encoder.layers[j].parameters, "layer \(j)") }
+        try copy(encoder.finalNorm?.parameters ?? [], student.encoder.finalNorm?.parameters ?? [], "final LayerNorm")
         if let head = student.maskedLM, let teacherHead = maskedLM { try copy(teacherHead.parameters, head.parameters, "MLM head") }
         return student
     }

@@ -22,7 +22,16 @@ public enum Activation: String, Sendable, Codable, CaseIterable {
     }
 }
 
-/// Sizes and dropout of one post-LN Transformer encoder layer.
+/// Where a block's LayerNorm sits.
+public enum LayerNormPlacement: Sendable, Equatable {
+    /// After the residual sum: LayerNorm(x + f(x)) (Vaswani et al. 2017; BERT and its successors).
+    case post
+    /// Before the sub-layer, on its input only: x + f(LayerNorm(x)) (GPT-2, Radford et al. 2019
+    /// §2.3), with a final LayerNorm after the last layer.
+    case pre
+}
+
+/// Sizes, dropout and LayerNorm placement of one Transformer layer.
 public struct TransformerLayerConfig: Sendable, Equatable {
     public var hiddenSize: Int
     public var heads: Int
@@ -33,9 +42,11 @@ public struct TransformerLayerConfig: Sendable, Equatable {
     public var attentionDropout: Float
     public var layerNormEps: Float
     public var activation: Activation
+    public var normPlacement: LayerNormPlacement
 
     public init(hiddenSize: Int, heads: Int, intermediateSize: Int, hiddenDropout: Float = 0.1,
-                attentionDropout: Float = 0.1, layerNormEps: Float = 1e-12, activation: Activation = .gelu) {
+                attentionDropout: Float = 0.1, layerNormEps: Float = 1e-12, activation: Activation = .gelu,
+                normPlacement: LayerNormPlacement = .post) {
         precondition(hiddenSize % heads == 0, "hidden size \(hiddenSize) is not a multiple of \(heads) heads")
         self.hiddenSize = hiddenSize
         self.heads = heads
@@ -44,12 +55,31 @@ public struct TransformerLayerConfig: Sendable, Equatable {
         self.attentionDropout = attentionDropout
         self.layerNormEps = layerNormEps
         self.activation = activation
+        self.normPlacement = normPlacement
     }
 }
 
-/// Checkpoint names of a layer's eight sub-modules, relative to the layer's prefix.
+/// Checkpoint names of a layer's sub-modules, relative to the layer's prefix.
 public struct TransformerLayerNames: Sendable, Equatable {
-    public var query, key, value, attentionOutput, attentionNorm, intermediate, output, outputNorm: String
+    /// The query, key and value projections: three names, or one for a fused (H → 3H) projection
+    /// whose output columns are [Q | K | V] (GPT-2's `c_attn`).
+    public var queryKeyValue: [String]
+    /// The attention block's LayerNorm: after its residual (post-LN) or on its input (pre-LN).
+    public var attentionNorm: String
+    public var attentionOutput, intermediate, output, outputNorm: String
+
+    public init(queryKeyValue: [String], attentionOutput: String, attentionNorm: String, intermediate: String, output: String,
+                outputNorm: String) {
+        precondition(queryKeyValue.count == 3 || queryKeyValue.count == 1, "Q/K/V: three names or one fused")
+        (self.queryKeyValue, self.attentionOutput, self.attentionNorm) = (queryKeyValue, attentionOutput, attentionNorm)
+        (self.intermediate, self.output, self.outputNorm) = (intermediate, output, outputNorm)
+    }
+
+    init(query: String, key: String, value: String, attentionOutput: String, attentionNorm: String, intermediate: String,
+         output: String, outputNorm: String) {
+        self.init(queryKeyValue: [query, key, value], attentionOutput: attentionOutput, attentionNorm: attentionNorm,
+                  intermediate: intermediate, output: output, outputNorm: outputNorm)
+    }
 
     /// `BertLayer` (also RoBERTa and ELECTRA).
     public static let bert = TransformerLayerNames(
@@ -66,6 +96,10 @@ public struct TransformerLayerNames: Sendable, Equatable {
         query: "attention.q_lin", key: "attention.k_lin", value: "attention.v_lin",
         attentionOutput: "attention.out_lin", attentionNorm: "sa_layer_norm",
         intermediate: "ffn.lin1", output: "ffn.lin2", outputNorm: "output_layer_norm")
+    /// GPT-2's `Block` (`ln_1` and `ln_2` on the sub-layers' inputs).
+    public static let gpt2 = TransformerLayerNames(
+        queryKeyValue: ["attn.c_attn"], attentionOutput: "attn.c_proj", attentionNorm: "ln_1",
+        intermediate: "mlp.c_fc", output: "mlp.c_proj", outputNorm: "ln_2")
 }
 
 /// Masks for a self-attention call.
@@ -138,39 +172,48 @@ public struct RowSelection: Sendable, Equatable {
 
 /// Multi-head self-attention with its output projection, dropout, residual and LayerNorm.
 public final class AttentionBlock: Module {
-    public let query, key, value, output: Linear
+    /// Q, K and V (H → H each), or one fused H → 3H projection with columns [Q | K | V] (GPT-2).
+    public let queryKeyValue: [Linear]
+    public let output: Linear
     public let norm: LayerNorm
     public let heads: Int
+    public let normPlacement: LayerNormPlacement
 
-    public init(_ prefix: String, names: TransformerLayerNames, config: TransformerLayerConfig, std: Float, rng: inout RandomGenerator) {
+    public init(_ prefix: String, names: TransformerLayerNames, config: TransformerLayerConfig, std: Float,
+                outputStd: Float? = nil, rng: inout RandomGenerator) {
         let h = config.hiddenSize
         heads = config.heads
-        query = Linear(joinName(prefix, names.query), inFeatures: h, outFeatures: h, std: std, rng: &rng)
-        key = Linear(joinName(prefix, names.key), inFeatures: h, outFeatures: h, std: std, rng: &rng)
-        value = Linear(joinName(prefix, names.value), inFeatures: h, outFeatures: h, std: std, rng: &rng)
-        output = Linear(joinName(prefix, names.attentionOutput), inFeatures: h, outFeatures: h, std: std, rng: &rng)
+        let width = names.queryKeyValue.count == 1 ? 3 * h : h
+        queryKeyValue = names.queryKeyValue.map { Linear(joinName(prefix, $0), inFeatures: h, outFeatures: width, std: std, rng: &rng) }
+        output = Linear(joinName(prefix, names.attentionOutput), inFeatures: h, outFeatures: h, std: outputStd ?? std, rng: &rng)
         norm = LayerNorm(joinName(prefix, names.attentionNorm), features: h, eps: config.layerNormEps)
+        normPlacement = config.normPlacement
     }
 
-    public var parameters: [Parameter] {
-        query.parameters + key.parameters + value.parameters + output.parameters + norm.parameters
+    public var parameters: [Parameter] { queryKeyValue.flatMap(\.parameters) + output.parameters + norm.parameters }
+
+    /// The packed (…, 3H) [Q | K | V] of `x`: one matrix product, read in place by the fused attention.
+    public func packedQueryKeyValue(_ x: Variable, tape: Tape) -> Variable {
+        tape.linear(x, weights: queryKeyValue.map { tape.parameter($0.weight) }, biases: queryKeyValue.map { tape.parameter($0.bias!) })
     }
 
-    /// x (B,T,H) → LayerNorm(x + dropout(Attention(x)·Wₒ))
+    /// x (B,T,H) → LayerNorm(x + dropout(Attention(x)·Wₒ)) (post-LN), or
+    /// x + dropout(Attention(LayerNorm(x))·Wₒ) (pre-LN).
     public func callAsFunction(_ x: Variable, masking: AttentionMasking, hiddenDropout: Float, attentionDropout: Float, tape: Tape) -> Variable {
-        // Q, K and V as one matrix product, read in place by the fused attention.
-        let qkv = tape.linear(x, weights: [query, key, value].map { tape.parameter($0.weight) },
-                              biases: [query, key, value].map { tape.parameter($0.bias!) })
-        let context = tape.attention(packed: qkv, heads: heads, keyMask: masking.keyMask, causal: masking.causal,
-                                     additiveMask: masking.additive, dropout: attentionDropout)
+        let input = normPlacement == .pre ? norm(x, tape: tape) : x
+        let context = tape.attention(packed: packedQueryKeyValue(input, tape: tape), heads: heads, keyMask: masking.keyMask,
+                                     causal: masking.causal, additiveMask: masking.additive, dropout: attentionDropout)
         let attended = tape.dropout(output(context, tape: tape), probability: hiddenDropout)
-        return norm(tape.add(attended, x), tape: tape)
+        return normPlacement == .pre ? tape.add(attended, x) : norm(tape.add(attended, x), tape: tape)
     }
 
     /// x (B,T,H) → the `selection`'s rows (B,Q,H) of the output: keys and values from every
-    /// position, everything else for the selected rows only. No causal or additive masks.
+    /// position, everything else for the selected rows only. No causal or additive masks;
+    /// post-LN blocks with separate Q, K and V only (the encoders that select rows).
     public func callAsFunction(_ x: Variable, selecting selection: RowSelection, keyMask: Tensor?,
                                hiddenDropout: Float, attentionDropout: Float, tape: Tape) throws -> Variable {
+        precondition(queryKeyValue.count == 3 && normPlacement == .post, "row selection needs a post-LN block with separate Q, K, V")
+        let (query, key, value) = (queryKeyValue[0], queryKeyValue[1], queryKeyValue[2])
         let (b, t, h) = (x.shape[0], x.shape[1], x.shape[2])
         let picked = try tape.gather(tape.reshape(x, [b * t, h]), indices: selection.rows)
         let residual = tape.reshape(picked, [b, selection.perSequence, h])
@@ -188,26 +231,32 @@ public final class FeedForwardBlock: Module {
     public let intermediate, output: Linear
     public let norm: LayerNorm
     public let activation: Activation
+    public let normPlacement: LayerNormPlacement
 
-    public init(_ prefix: String, names: TransformerLayerNames, config: TransformerLayerConfig, std: Float, rng: inout RandomGenerator) {
+    public init(_ prefix: String, names: TransformerLayerNames, config: TransformerLayerConfig, std: Float,
+                outputStd: Float? = nil, rng: inout RandomGenerator) {
         let h = config.hiddenSize, i = config.intermediateSize
         intermediate = Linear(joinName(prefix, names.intermediate), inFeatures: h, outFeatures: i, std: std, rng: &rng)
-        output = Linear(joinName(prefix, names.output), inFeatures: i, outFeatures: h, std: std, rng: &rng)
+        output = Linear(joinName(prefix, names.output), inFeatures: i, outFeatures: h, std: outputStd ?? std, rng: &rng)
         norm = LayerNorm(joinName(prefix, names.outputNorm), features: h, eps: config.layerNormEps)
         activation = config.activation
+        normPlacement = config.normPlacement
     }
 
     public var parameters: [Parameter] { intermediate.parameters + output.parameters + norm.parameters }
 
-    /// h (B,T,H) → LayerNorm(h + dropout(W₂·act(W₁·h)))
+    /// h (B,T,H) → LayerNorm(h + dropout(W₂·act(W₁·h))) (post-LN), or
+    /// h + dropout(W₂·act(W₁·LayerNorm(h))) (pre-LN).
     public func callAsFunction(_ h: Variable, hiddenDropout: Float, tape: Tape) -> Variable {
-        let ffn = tape.dropout(output(activation(intermediate(h, tape: tape), tape: tape), tape: tape), probability: hiddenDropout)
-        return norm(tape.add(ffn, h), tape: tape)
+        let input = normPlacement == .pre ? norm(h, tape: tape) : h
+        let ffn = tape.dropout(output(activation(intermediate(input, tape: tape), tape: tape), tape: tape), probability: hiddenDropout)
+        return normPlacement == .pre ? tape.add(ffn, h) : norm(tape.add(ffn, h), tape: tape)
     }
 }
 
-/// One BERT encoder layer (Vaswani et al. 2017; Devlin et al. 2019): self-attention and a GELU
-/// feed-forward block, each followed by dropout, a residual connection and LayerNorm (post-LN).
+/// One Transformer layer (Vaswani et al. 2017; Devlin et al. 2019): self-attention and a GELU
+/// feed-forward block, each with dropout, a residual connection and LayerNorm — after the
+/// residual (post-LN, BERT) or on the block's input (pre-LN, GPT-2).
 ///
 /// The two blocks are separate objects so layers can share either or both (ALBERT, Lan et al.
 /// 2020, §3.1 and Table 4). Parameter names follow the Hugging Face layer given by `names`.
@@ -217,11 +266,12 @@ public final class TransformerLayer: Module {
     public let feedForward: FeedForwardBlock
 
     /// A layer with its own parameters, named `prefix.<names…>`.
+    /// `outputStd` initialises the two residual output projections (GPT-2: std/√(2·layers)).
     public convenience init(_ prefix: String, config: TransformerLayerConfig, names: TransformerLayerNames = .bert,
-                            std: Float = 0.02, rng: inout RandomGenerator) {
+                            std: Float = 0.02, outputStd: Float? = nil, rng: inout RandomGenerator) {
         self.init(config: config,
-                  attention: AttentionBlock(prefix, names: names, config: config, std: std, rng: &rng),
-                  feedForward: FeedForwardBlock(prefix, names: names, config: config, std: std, rng: &rng))
+                  attention: AttentionBlock(prefix, names: names, config: config, std: std, outputStd: outputStd, rng: &rng),
+                  feedForward: FeedForwardBlock(prefix, names: names, config: config, std: std, outputStd: outputStd, rng: &rng))
     }
 
     /// A layer made of existing (possibly shared) blocks.

@@ -21,6 +21,11 @@ public enum InputFormat: String, Sendable, Codable, CaseIterable {
     /// Contiguous blocks of one document up to `maxLength`, ignoring sentence boundaries
     /// (SpanBERT's single-segment training, Joshi et al. 2020 §3.3).
     case singleSegment
+    /// The corpus as one token stream, documents joined by the template's separator (GPT-2's
+    /// end-of-text), cut into blocks of exactly `maxLength` (the last may be shorter): GPT-2's
+    /// and transformers' `run_clm` (`group_texts`) practice. A block that starts at a document
+    /// start has no separator before it.
+    case blocks
 
     /// Whether the format's instances have two segments A and B.
     public var isPair: Bool { self == .segmentPair || self == .sentencePair }
@@ -168,6 +173,7 @@ public struct InstanceBuilder: Sendable {
         case .sentencePair: planSentencePairs(corpus, &rng, &plans)
         case .fullSentences, .docSentences: planPacked(corpus, &rng, &plans)
         case .singleSegment: planBlocks(corpus, &rng, &plans)
+        case .blocks: planStream(corpus, &plans)
         }
         // Fisher–Yates with the same stream: the order is part of the deterministic plan.
         if plans.count > 1 {
@@ -417,6 +423,40 @@ public struct InstanceBuilder: Sendable {
                 target = targetLength(&rng)
             }
         }
+    }
+
+    /// GPT-2 blocks: the stream d₀ sep d₁ sep … cut every `capacity` tokens (separators counted;
+    /// see ``InputFormat/blocks``). Full length always: `shortSequenceProbability` does not apply.
+    private func planStream<C: TokenizedCorpus>(_ corpus: C, _ plans: inout [InstancePlan]) {
+        let cap = capacity, sep = template.separator.count
+        var start = 0, end = 0, length = 0
+        for d in 0..<corpus.documentCount {
+            let sentences = corpus.sentences(ofDocument: d)
+            guard !sentences.isEmpty else { continue }
+            var lo = corpus.tokens(ofSentence: sentences.lowerBound).lowerBound
+            let hi = corpus.tokens(ofSentence: sentences.upperBound - 1).upperBound
+            // The separator before a document inside a block; it does not fit at the block's very end.
+            if length > 0 {
+                if length + sep >= cap {
+                    plans.append(InstancePlan(first: start..<end, separatesDocuments: true))
+                    length = 0
+                } else {
+                    length += sep
+                }
+            }
+            while lo < hi {
+                if length == 0 { start = lo }
+                let take = min(cap - length, hi - lo)
+                length += take
+                lo += take
+                end = lo
+                if length == cap {
+                    plans.append(InstancePlan(first: start..<lo, separatesDocuments: true))
+                    length = 0
+                }
+            }
+        }
+        if length > 0 { plans.append(InstancePlan(first: start..<end, separatesDocuments: true)) }
     }
 
     // MARK: Materializing

@@ -65,7 +65,8 @@ public struct SequenceTemplate: Sendable, Equatable {
     /// Layout of a pair.
     public var pair: Layout
     /// Inserted between documents when FULL-SENTENCES packing crosses a document boundary
-    /// (Liu et al. 2019, §4.2): the template's separator (`[SEP]`, `</s>`).
+    /// (Liu et al. 2019, §4.2) and between GPT-2 blocks' documents: the template's separator
+    /// (`[SEP]`, `</s>`), or `<|endoftext|>` for a tokenizer whose template adds no specials.
     public var separator: [Int32]
     /// The mask token (`[MASK]`, `<mask>`), nil when the tokenizer has none.
     public var maskID: Int32?
@@ -147,7 +148,9 @@ public struct SequenceTemplate: Sendable, Equatable {
             single = Layout(prefix: [], suffix: [])
             pair = Layout(prefix: [], suffix: [])
         }
-        separator = single.suffix.last.map { [$0] } ?? (pair.middle.first.map { [$0] } ?? [])
+        // A tokenizer without specials in its template (GPT-2's) separates documents with end-of-text.
+        separator = single.suffix.last.map { [$0] } ?? pair.middle.first.map { [$0] }
+            ?? tokenizer.id(of: Self.endOfText).map { [Int32($0)] } ?? []
         func firstID(_ names: [String]) -> Int32? {
             for n in names { if let id = tokenizer.id(of: n) { return Int32(id) } }
             return nil
@@ -161,6 +164,9 @@ public struct SequenceTemplate: Sendable, Equatable {
         if let padID { specials.insert(padID) }
         specialIDs = specials.sorted()
     }
+
+    /// GPT-2's end-of-text token, between documents and at the end of a generation.
+    public static let endOfText = "<|endoftext|>"
 
     /// Number of special tokens added to a single segment (`pair: false`) or a pair.
     public func overhead(pair isPair: Bool) -> Int { isPair ? pair.overhead : single.overhead }

@@ -246,6 +246,23 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         data.update(from: other.data, count: count)
     }
 
+    /// A new (C,R) tensor holding this (R,C) matrix transposed, copied in 32×32 tiles (a checkpoint's
+    /// `Conv1D` weights; not on a training path).
+    public func transposed2D() -> Tensor {
+        precondition(shape.count == 2, "Tensor.transposed2D: shape \(shape) is not a matrix")
+        let (r, c) = (shape[0], shape[1])
+        let out = Tensor(uninitialized: [c, r])
+        let (src, dst) = (data, out.data)
+        for i0 in stride(from: 0, to: r, by: 32) {
+            for j0 in stride(from: 0, to: c, by: 32) {
+                for i in i0..<min(i0 + 32, r) {
+                    for j in j0..<min(j0 + 32, c) { dst[j * r + i] = src[i * c + j] }
+                }
+            }
+        }
+        return out
+    }
+
     /// Element at a multi-index (slow; for tests and debugging).
     public subscript(_ index: Int...) -> Float {
         get { data[flatIndex(index)] }

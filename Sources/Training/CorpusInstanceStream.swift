@@ -9,7 +9,8 @@ import PretrainingData
 public final class CorpusInstanceStream: InstanceStream {
     public let corpus: TokenizedCorpus
     public let builder: InstanceBuilder
-    public let masking: MaskingConfig
+    /// nil when the objectives mask nothing (CLM): instances are served unmasked.
+    public let masking: MaskingConfig?
     public let seed: UInt64
     /// nil = dynamic masking.
     public let dupeFactor: Int?
@@ -22,8 +23,10 @@ public final class CorpusInstanceStream: InstanceStream {
         builder = try InstanceBuilder(config: InstanceConfig(maxLength: recipe.seqLen, shortSequenceProbability: recipe.shortSeqProb,
                                                              format: recipe.format.inputFormat, sentenceTask: recipe.sentenceTask),
                                       template: template)
-        masking = try MaskingConfig(template: template, scheme: recipe.masking.scheme, probability: recipe.maskProb,
-                                    maxPredictions: recipe.maxPredictions, maskRatio: recipe.maskRatio, randomRatio: recipe.randomRatio)
+        masking = recipe.masksTokens
+            ? try MaskingConfig(template: template, scheme: recipe.masking.scheme, probability: recipe.maskProb,
+                                maxPredictions: recipe.maxPredictions, maskRatio: recipe.maskRatio, randomRatio: recipe.randomRatio)
+            : nil
         self.seed = seed
         dupeFactor = recipe.maskMode == .static ? recipe.dupeFactor : nil
         self.fixed = fixed
@@ -50,6 +53,7 @@ public final class CorpusInstanceStream: InstanceStream {
 
     public func item(epoch: Int, index: Int) throws -> (instance: PretrainingInstance, masked: MaskedInstance) {
         let instance = builder.materialize(plans(for: epoch)[index], from: corpus)
+        guard let masking else { return (instance, MaskedInstance(inputIDs: instance.ids, positions: [], labels: [])) }
         var rng = MaskingSeed.rng(seed: seed, epoch: dataEpoch(epoch), index: index)
         return (instance, masking.mask(instance, using: &rng))
     }

@@ -266,6 +266,11 @@ extension PretrainingObjectives {
             try self.init(model: nil, objectives: [rtd])
             return
         }
+        if recipe.objectives.contains(.clm) {
+            let model = try PretrainingModel(config: config, heads: [.causalLM], seed: recipe.seed)
+            try self.init(model: model, objectives: [try CausalLanguageModeling(model: model)])
+            return
+        }
         let task = recipe.sentenceTask
         let model = try PretrainingModel(config: config, heads: task == .none ? [.maskedLM] : [.maskedLM, .sentencePair], seed: recipe.seed)
         let objectives: [PretrainingObjective] = try recipe.objectives.map { kind in
@@ -273,7 +278,7 @@ extension PretrainingObjectives {
             case .mlm: return try MaskedLanguageModeling(model: model)
             case .nsp, .sop: return try SentencePairPrediction(task: task, model: model)
             case .sbo: return SpanBoundaryObjective(model: model, seed: recipe.seed)
-            case .rtd, .distillation: throw RecipeError.invalid("\(kind.rawValue) cannot be combined with other objectives")
+            case .rtd, .distillation, .clm: throw RecipeError.invalid("\(kind.rawValue) cannot be combined with other objectives")
             }
         }
         try self.init(model: model, objectives: objectives)

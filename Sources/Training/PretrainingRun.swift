@@ -78,8 +78,11 @@ public struct PretrainingRun {
 
         let (train, heldout) = try Self.shards(recipe: recipe, corpus: corpus, tokenizer: tokenizer, folder: folder, report: report)
         let template = try SequenceTemplate(tokenizer: tokenizer)
-        guard let padID = template.padID else {
-            throw RecipeError.invalid("the tokenizer has no padding token ([PAD] or <pad>); train one with the recipe or add it")
+        // GPT-2 has no padding token: its batches pad with end-of-text, which the attention mask hides.
+        guard let padID = template.padID ?? (recipe.family == .gpt2 ? template.separator.first : nil) else {
+            throw RecipeError.invalid(recipe.family == .gpt2
+                ? "the tokenizer has no \(SequenceTemplate.endOfText) token for GPT-2 to separate documents and pad with; add it as a special token"
+                : "the tokenizer has no padding token ([PAD] or <pad>); train one with the recipe or add it")
         }
         let config = try recipe.encoderConfiguration(vocabSize: tokenizer.vocabularySize, padID: Int(padID))
         let objectives = try PretrainingObjectives(recipe: recipe, config: config)

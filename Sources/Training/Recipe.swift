@@ -32,7 +32,8 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var vocabSize: Int = 8000
 
     // Data and objectives
-    /// mlm (with any of nsp, sop, sbo), or rtd (ELECTRA: generator MLM + replaced-token detection).
+    /// mlm (with any of nsp, sop, sbo), rtd (ELECTRA: generator MLM + replaced-token detection),
+    /// distillation (DistilBERT) or clm (GPT-2: next-token prediction, nothing masked).
     public var objectives: [ObjectiveKind] = [.mlm, .nsp]
     public var format: Format = .segmentPair
     public var masking: Masking = .token
@@ -175,13 +176,15 @@ public enum ObjectiveKind: String, Codable, Sendable, CaseIterable {
     case rtd
     /// DistilBERT's soft targets + MLM + cosine from a frozen teacher (Sanh et al. 2019).
     case distillation
+    /// Causal language modelling: next-token prediction at every position (GPT-2, Radford et al. 2019).
+    case clm
 }
 
 extension Recipe {
     /// How sentences become model inputs (RoBERTa §4.2 names), as recipes spell them.
     public enum Format: String, Codable, Sendable, CaseIterable {
         case segmentPair = "segment_pair", sentencePair = "sentence_pair", fullSentences = "full_sentences"
-        case docSentences = "doc_sentences", singleSegment = "single_segment"
+        case docSentences = "doc_sentences", singleSegment = "single_segment", blocks
 
         public var inputFormat: InputFormat {
             switch self {
@@ -190,6 +193,7 @@ extension Recipe {
             case .fullSentences: return .fullSentences
             case .docSentences: return .docSentences
             case .singleSegment: return .singleSegment
+            case .blocks: return .blocks
             }
         }
     }
@@ -353,8 +357,13 @@ extension Recipe {
                       "alpha_ce, alpha_mlm and alpha_cos must be ≥ 0, and not all 0")
             try check(distillTemperature > 0 && distillTemperature.isFinite, "distill_temperature must be positive")
             try check(studentLayers.allSatisfy { $0 >= 0 }, "student_layers must be teacher layer indices (≥ 0)")
+        } else if kinds.contains(.clm) {
+            try check(kinds == [.clm], "clm predicts every next token: use objectives [\"clm\"] alone")
+            try check(family == .gpt2, "clm trains a causal model: use family gpt2")
+            try check(!format.inputFormat.isPair, "clm reads single sequences: use format blocks (GPT-2), single_segment, full_sentences or doc_sentences")
         } else {
-            try check(kinds.contains(.mlm), "objectives must include mlm (or be [\"rtd\"] for ELECTRA, [\"distillation\"] for DistilBERT)")
+            try check(kinds.contains(.mlm), "objectives must include mlm (or be [\"rtd\"] for ELECTRA, [\"distillation\"] for DistilBERT, [\"clm\"] for GPT-2)")
+            try check(family != .gpt2, "GPT-2 is a causal model: use objectives [\"clm\"]")
         }
         try check(!(kinds.contains(.nsp) && kinds.contains(.sop)), "choose nsp or sop, not both")
         if let task = objectives.first(where: { $0 == .nsp || $0 == .sop }) {
@@ -383,6 +392,9 @@ extension Recipe {
                   "log_every and keep_checkpoints must be ≥ 1; eval_every, eval_batches and checkpoint_every ≥ 0")
         try check(threads >= 0 && timeLimitMinutes >= 0 && maxTrainFLOPs >= 0, "threads, time_limit_minutes and max_train_flops must be ≥ 0")
     }
+
+    /// Whether the objectives predict masked tokens (all but clm): the data is masked as `masking` says.
+    public var masksTokens: Bool { !objectives.contains(.clm) }
 
     /// The sentence-level task the objectives train, if any.
     public var sentenceTask: SentenceTask {
@@ -422,7 +434,14 @@ extension Recipe {
             c.layerNormEps = 1e-5
         case .albert:
             c.hiddenAct = "gelu_new"
-        default:
+        case .gpt2:
+            // GPT-2's conventions whatever the size preset: causal pre-LN blocks, gelu_new, ε 1e-5,
+            // no segments; `padID` is the end-of-text token (GPT-2 has no padding token).
+            c.causal = true
+            c.hiddenAct = "gelu_new"
+            c.layerNormEps = 1e-5
+            c.typeVocabSize = 0
+        case .bert, .electra, .distilbert:
             break
         }
         c.pooler = sentenceTask != .none

@@ -1,4 +1,5 @@
 import Foundation
+import PretrainingData
 import Tokenizers
 
 /// The tokenizer of a run: `RUN_DIR/tokenizer.json` when it exists (a resumed run), else the
@@ -22,8 +23,17 @@ public enum RunTokenizer {
         } else if let kind = TrainerKind(rawValue: recipe.tokenizer) {
             let lines = try corpusLines()
             report("training a \(kind.rawValue) tokenizer (vocab \(recipe.vocabSize)) on \(lines.count) lines")
-            let trained = try trainTokenizer(kind: kind, lines: lines, options: TrainerOptions(vocabSize: recipe.vocabSize))
-            tokenizer = try withPostProcessor(trained, kind: kind)
+            if recipe.family == .gpt2 {
+                // GPT-2's: byte-level BPE whose one special token is end-of-text, no template.
+                guard kind == .bpe else { throw RecipeError.invalid("GPT-2 uses a byte-level BPE tokenizer: tokenizer=bpe (or a tokenizer.json)") }
+                var config = try trainTokenizer(kind: .bpe, lines: lines,
+                                                options: TrainerOptions(vocabSize: recipe.vocabSize, specialTokens: [SequenceTemplate.endOfText])).config
+                config.postProcessor = .byteLevel(trimOffsets: true, addPrefixSpace: false)
+                tokenizer = try Tokenizer(config: config)
+            } else {
+                let trained = try trainTokenizer(kind: kind, lines: lines, options: TrainerOptions(vocabSize: recipe.vocabSize))
+                tokenizer = try withPostProcessor(trained, kind: kind)
+            }
         } else {
             tokenizer = try Tokenizer(contentsOf: URL(fileURLWithPath: recipe.tokenizer))
         }

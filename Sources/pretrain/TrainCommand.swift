@@ -70,7 +70,7 @@ struct TrainCommand: ParsableCommand {
             let r = run.recipe
             let trained = run.trainer.objectives.exports.first.map { "\($0.model.architecture) L\($0.model.config.layers) H\($0.model.config.hiddenSize)" } ?? r.model
             report("recipe \(r.name): \(trained), objectives \(r.objectives.map(\.rawValue).joined(separator: "+")), "
-                   + "\(r.masking.rawValue) masking (\(r.maskMode.rawValue)), format \(r.format.rawValue), batch \(r.batchSize)×\(r.gradAccum), "
+                   + (r.masksTokens ? "\(r.masking.rawValue) masking (\(r.maskMode.rawValue)), " : "") + "format \(r.format.rawValue), batch \(r.batchSize)×\(r.gradAccum), "
                    + "\(r.maxSteps) steps, \(run.trainer.objectives.parameterCount) parameters")
             try run.trainer.train()
             let folders = try run.export()

@@ -78,7 +78,7 @@ final class ConfigFileTests: XCTestCase {
         func error(_ json: String) -> ConfigError? {
             do { _ = try ConfigFile.parse(Data(json.utf8)); return nil } catch { return error as? ConfigError }
         }
-        XCTAssertEqual(error(#"{"model_type": "gpt2"}"#), .unsupportedModelType("gpt2"))
+        XCTAssertEqual(error(#"{"model_type": "t5"}"#), .unsupportedModelType("t5"))
         XCTAssertEqual(error(#"{"hidden_size": 4}"#), .unsupportedModelType(nil))
         XCTAssertEqual(error(#"{"model_type": "bert", "hidden_size": "big"}"#), .wrongType(key: "hidden_size", expected: "an integer"))
         XCTAssertEqual(error(#"{"model_type": "bert", "hidden_size": 10, "num_attention_heads": 3}"#)?.description.contains("num_attention_heads"), true)

@@ -9,14 +9,15 @@ final class ParameterCountTests: XCTestCase {
     func testPresetCountsEqualTransformers() throws {
         let url = HuggingFaceParityTests.fixture("param_counts.json")
         let reference = try JSONDecoder().decode([String: [String: Int]].self, from: Data(contentsOf: url))
-        XCTAssertEqual(reference.count, 6)
+        XCTAssertEqual(reference.count, 8)
         for (preset, counts) in reference {
             let config = try EncoderConfiguration.resolve(preset)
-            let n = ParameterCount(config: config, heads: HeadSet.pretraining(config.family))
-            let stem = config.family == .albert ? "Albert" : "Bert"
-            XCTAssertEqual(n.backbone, counts[stem + "Model"], preset)
-            XCTAssertEqual(n.total, counts[stem + "ForPreTraining"], preset)
+            let heads = HeadSet.pretraining(config.family)
+            let n = ParameterCount(config: config, heads: heads)
+            XCTAssertEqual(n.backbone, counts[ArchitectureName.name(family: config.family, heads: [])], preset)
+            XCTAssertEqual(n.total, counts[ArchitectureName.name(family: config.family, heads: heads)], preset)
         }
+        XCTAssertEqual(ParameterCount(config: try .preset("gpt2"), heads: [.causalLM]).total, 124_439_808)
     }
 
     /// The seed table's numbers and how they arise (see README): BERT's are embeddings + layers
@@ -45,6 +46,7 @@ final class ParameterCountTests: XCTestCase {
             if family == .electra { c.embeddingSize = 12; c.pooler = false }
             if family == .distilbert { c.typeVocabSize = 0; c.pooler = false }
             if family == .roberta { c.padTokenId = 1; c.positionOffset = 2 }
+            if family == .gpt2 { c.typeVocabSize = 0; c.pooler = false; c.causal = true }
             configs.append((c, HeadSet.pretraining(family)))
             configs.append((c, []))
         }

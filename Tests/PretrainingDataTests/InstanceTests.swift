@@ -178,6 +178,39 @@ final class InstanceTests: XCTestCase {
         }
     }
 
+    /// GPT-2's blocks: the corpus as one stream with end-of-text between documents, cut into
+    /// blocks of exactly max_length (a separator that would end a block is left out).
+    func testBlocksCutTheDocumentStreamIntoFullLengthBlocks() throws {
+        let gpt = SequenceTemplate(single: .init(prefix: [], suffix: []), pair: .init(prefix: [], suffix: []), separator: [0],
+                                   maskID: nil, padID: nil, vocabularySize: 30_000)
+        var small = InMemoryCorpus()
+        small.appendDocument(ids: [[100, 101], [102]])
+        small.appendDocument(ids: [[200, 201, 202]])
+        small.appendDocument(ids: [[300]])
+        let b = try InstanceBuilder(config: InstanceConfig(maxLength: 5, shortSequenceProbability: 0.5, format: .blocks, sentenceTask: .none),
+                                    template: gpt)
+        let blocks = b.plan(small, seed: 0, epoch: 0).sorted { $0.first.lowerBound < $1.first.lowerBound }.map { b.materialize($0, from: small) }
+        XCTAssertEqual(blocks.map(\.ids), [[100, 101, 102, 0, 200], [201, 202, 0, 300]])
+        XCTAssertEqual(blocks[0].isSpecial, [false, false, false, true, false])
+
+        let corpus = Self.corpus(documents: 60, maxSentenceLength: 80)
+        let doc = Self.documentOfToken(corpus)
+        let builder = try InstanceBuilder(config: InstanceConfig(maxLength: 48, format: .blocks, sentenceTask: .none), template: gpt)
+        var covered = [Int](repeating: 0, count: corpus.tokenCount)
+        var lengths: [Int: Int] = [:]
+        for plan in builder.plan(corpus, seed: 3, epoch: 0) {
+            for t in plan.first { covered[t] += 1 }
+            let ids = builder.materialize(plan, from: corpus).ids
+            let documents = Set(plan.first.map { doc[$0] })
+            XCTAssertEqual(ids.filter { $0 == 0 }.count, documents.count - 1, "one end-of-text per document boundary inside")
+            lengths[ids.count, default: 0] += 1
+        }
+        XCTAssertEqual(covered, [Int](repeating: 1, count: corpus.tokenCount))
+        XCTAssertGreaterThan(lengths[48] ?? 0, 100)
+        XCTAssertEqual(lengths.filter { $0.key < 47 }.values.reduce(0, +), lengths.keys.contains { $0 < 47 } ? 1 : 0,
+                       "full blocks, one short of a separator that did not fit, and the corpus's last: \(lengths)")
+    }
+
     func testFullSentencesSeparatorIsSpecialAndSitsAtTheDocumentBoundary() throws {
         var corpus = InMemoryCorpus()
         corpus.appendDocument(ids: [[100, 101], [102]])

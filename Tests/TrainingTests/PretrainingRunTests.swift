@@ -41,7 +41,7 @@ final class PretrainingRunTests: XCTestCase {
 
     func testEveryRecipeTrainsExportsAndResumes() throws {
         let text = try corpus()
-        for name in ["bert", "roberta", "albert", "spanbert", "electra"] {
+        for name in ["bert", "roberta", "albert", "spanbert", "electra", "gpt"] {
             let recipe = try Recipe.load(recipes.appendingPathComponent("\(name).json").path, overrides: small)
             let out = folder()
             let run = try PretrainingRun(recipe: recipe, overrides: small, corpus: .init(files: [text.path]), folder: out, resume: false,
@@ -57,6 +57,7 @@ final class PretrainingRunTests: XCTestCase {
                 "bert": ["mlm_accuracy", "nsp_accuracy", "perplexity"], "roberta": ["mlm_accuracy", "perplexity"],
                 "albert": ["mlm_accuracy", "sop_accuracy"], "spanbert": ["mlm_accuracy", "sbo_accuracy"],
                 "electra": ["generator_mlm_accuracy", "rtd_accuracy", "rtd_precision", "rtd_recall", "replaced_fraction", "rtd_baseline_accuracy"],
+                "gpt": ["clm_loss", "clm_accuracy", "perplexity"],
             ]
             for key in metrics[name] ?? [] { XCTAssertNotNil(eval.last?[key] as? Double, "\(name): \(key)") }
             let flops = records.compactMap { $0["train_flops"] as? Double }
@@ -82,6 +83,13 @@ final class PretrainingRunTests: XCTestCase {
                 XCTAssertEqual(generator.encoder.embeddings.words.weight.value.scalars, discriminator.encoder.embeddings.words.weight.value.scalars)
             }
 
+            if name == "gpt" {
+                // A GPT2LMHeadModel with GPT-2's tokenizer: byte-level BPE, <|endoftext|> its one special token.
+                let model = try PretrainingModel.load(folder: exported[0])
+                XCTAssertEqual(model.architecture, "GPT2LMHeadModel")
+                XCTAssertEqual(run.tokenizer.config.addedTokens.map(\.content), [SequenceTemplate.endOfText])
+                XCTAssertEqual(model.config.padTokenId, run.tokenizer.id(of: SequenceTemplate.endOfText))
+            }
             if name == "roberta" {
                 // `--resume` with a larger max_steps continues the finished run from its checkpoint,
                 // keeping its metrics lines (the exact-resume test with a fixed schedule is in TrainerTests).
