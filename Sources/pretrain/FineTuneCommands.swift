@@ -124,10 +124,15 @@ extension FineTuneSettings.HeadChoice: ExpressibleByArgument {}
 
 /// `pretrain eval`: a fine-tuned model's metrics on a split.
 struct EvalCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "eval", abstract: "Evaluate a fine-tuned model on a task split (test by default).")
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a fine-tuned model on a task split (test by default), or a causal LM's perplexity on a text file.")
 
     @OptionGroup var taskOptions: TaskOptions
-    @Option(help: "A fine-tuned model folder (RUN_DIR/model).") var model: String
+    @Option(help: "A fine-tuned model folder (RUN_DIR/model), or a GPT-2 model folder with --perplexity.") var model: String
+    @Option(help: "A text file to score with a causal LM: its perplexity (the whole file as one text, in windows of --window tokens).")
+    var perplexity: String?
+    @Option(help: "Tokens per window with --perplexity (default: the model's positions).") var window: Int?
     @Option(help: "train, dev or test.") var split: String = "test"
     @Option(help: "default or embedding (cosine of separately embedded sentences; binary tasks use the threshold saved with the model, or the best on dev). Default: embedding for a sentence-transformers folder (a base model with modules.json, e.g. data/minilm or a model fine-tuned with head=embedding), else the task's own head.")
     var head: FineTuneSettings.HeadChoice?
@@ -137,6 +142,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             Threading.configure(threads: threads ?? Threading.coreCount)
+            if let perplexity { return try scorePerplexity(of: perplexity) }
             guard let which = TaskSplit(rawValue: split) else { throw ValidationError("--split must be train, dev or test") }
             let (task, positive) = try taskOptions.load()
             let folder = URL(fileURLWithPath: model)
@@ -172,6 +178,20 @@ struct EvalCommand: ParsableCommand {
                     print("  " + "majority baseline".padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%.4f", baseline))
                 }
             }
+        }
+    }
+    /// The perplexity of a text file under a causal LM: the file's text (lines joined by newlines)
+    /// tokenized as one, scored in windows (see `PretrainingModel.score`).
+    func scorePerplexity(of path: String) throws {
+        let loaded = try LoadedModel(model)
+        let text = try TextFiles.lines(path).joined(separator: "\n")
+        let tokens = try loaded.tokenizer.encode(text, addSpecialTokens: false).ids.map { Int32($0) }
+        let score = try loaded.model.score(tokens, window: window)
+        if json {
+            try printJSONLine(["perplexity": score.perplexity, "tokens": score.tokens, "negative_log_likelihood": score.negativeLogLikelihood,
+                               "file": path])
+        } else {
+            print(String(format: "%@: perplexity %.3f over %d tokens", path, score.perplexity, score.tokens))
         }
     }
 }

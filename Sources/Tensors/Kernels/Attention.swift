@@ -6,7 +6,9 @@ import BLAS
 ///   (the layout of Hugging Face's `view(B, T, heads, D)`). Rows of q (and dq) are `inputStride`
 ///   apart and rows of k and v (and dk, dv) `keyStride` apart, so they may be column blocks of one
 ///   packed projection: (B,T,3C) with q = base, k = base + C, v = base + 2C and both strides 3C;
-///   or q (B,T,C) on its own with k, v packed in (B,S,2C), keyStride 2C.
+///   or q (B,T,C) on its own with k, v packed in (B,S,2C), keyStride 2C. Sequence b's keys start
+///   `keyBatchStride` floats after sequence b−1's (S·keyStride unless given: a key/value cache of
+///   capacity N > S has N·C).
 /// - keyMask (B,S): 1 = attend, 0 = padding (optional).
 /// - causal: query i sees keys j ≤ i (requires T == S).
 /// - additiveMask (T,S) or (B,T,S): added to the scores (permutation LM); −∞ hides a key.
@@ -21,11 +23,15 @@ public struct AttentionShape: Sendable, Equatable {
     public var inputStride: Int
     /// Distance between consecutive rows of k and v (`inputStride` unless given).
     public var keyStride: Int
+    /// Distance between the first keys of consecutive sequences (`keys · keyStride` unless given).
+    public var keyBatchStride: Int
     public var channels: Int { heads * headDim }
-    public init(batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int, inputStride: Int? = nil, keyStride: Int? = nil) {
+    public init(batch: Int, queries: Int, keys: Int, heads: Int, headDim: Int, inputStride: Int? = nil, keyStride: Int? = nil,
+                keyBatchStride: Int? = nil) {
         (self.batch, self.queries, self.keys, self.heads, self.headDim) = (batch, queries, keys, heads, headDim)
         self.inputStride = inputStride ?? heads * headDim
         self.keyStride = keyStride ?? self.inputStride
+        self.keyBatchStride = keyBatchStride ?? keys * self.keyStride
     }
 }
 
@@ -63,7 +69,7 @@ public enum AttentionKernel {
                 for bh in range {
                     let b = bh / H, h = bh % H
                     let P = probabilities + bh * T * S
-                    let qb = q + b * T * L + h * D, kb = k + b * S * LK + h * D, vb = v + b * S * LK + h * D
+                    let qb = q + b * T * L + h * D, kb = k + b * s.keyBatchStride + h * D, vb = v + b * s.keyBatchStride + h * D
                     // scores (T,S) = scale · Q_bh · K_bhᵀ
                     BLAS.gemm(transposeA: false, transposeB: true, m: T, n: S, k: D, alpha: scale,
                               a: qb, lda: L, b: kb, ldb: LK, beta: 0, c: P, ldc: S)
@@ -125,7 +131,7 @@ public enum AttentionKernel {
                 for bh in range {
                     let b = bh / H, h = bh % H
                     let P = probabilities + bh * T * S
-                    let qb = q + b * T * L + h * D, kb = k + b * S * LK + h * D, vb = v + b * S * LK + h * D
+                    let qb = q + b * T * L + h * D, kb = k + b * s.keyBatchStride + h * D, vb = v + b * s.keyBatchStride + h * D
                     let gb = dout + b * T * C + h * D
                     var pv = P
                     if let dropped {
@@ -138,7 +144,7 @@ public enum AttentionKernel {
                     // dV_bh (S,D) += P'ᵀ · dout_bh
                     if let dv {
                         BLAS.gemm(transposeA: true, transposeB: false, m: S, n: D, k: T, alpha: 1,
-                                  a: pv, lda: S, b: gb, ldb: C, beta: 1, c: dv + b * S * LK + h * D, ldc: LK)
+                                  a: pv, lda: S, b: gb, ldb: C, beta: 1, c: dv + b * s.keyBatchStride + h * D, ldc: LK)
                     }
                     if dq == nil && dk == nil { continue }
                     // dP' (T,S) = dout_bh · V_bhᵀ, then through dropout and softmax.
@@ -163,7 +169,7 @@ public enum AttentionKernel {
                     }
                     if let dk {
                         BLAS.gemm(transposeA: true, transposeB: false, m: S, n: D, k: T, alpha: scale,
-                                  a: dP, lda: S, b: qb, ldb: L, beta: 1, c: dk + b * S * LK + h * D, ldc: LK)
+                                  a: dP, lda: S, b: qb, ldb: L, beta: 1, c: dk + b * s.keyBatchStride + h * D, ldc: LK)
                     }
                 }
             }
