@@ -61,6 +61,11 @@ open(os.path.join(dst, "model.safetensors"), "wb").write(data)
 PY
 expect 1 "NaN or infinity" -- $P fill-mask --model "$T/nan" "a [MASK] b"
 
+# Generation and perplexity need a causal LM; a GPT-2 refuses MLM objectives.
+expect 1 "needs a causal LM head" -- $P generate --model "$T/model" "a b"
+expect 1 "no causal LM head" -- $P eval --model "$T/model" --perplexity README.md
+expect 1 "use objectives \[\"clm\"\]" -- $P recipe show roberta --set family=gpt2
+
 # Recipe settings that cannot train are refused before a run starts.
 expect 1 "lr must be a positive number" -- $P recipe show roberta --set lr=-1
 expect 1 "batch_size × seq_len" -- $P recipe show roberta --set batch_size=100000 --set seq_len=50000

@@ -42,6 +42,14 @@ extension EncoderConfiguration {
                              maxPositions: positions, typeVocabSize: 0, layerNormEps: 1e-5, padTokenId: 50256, pooler: false, causal: true)
     }
 
+    /// This size as a GPT-2: causal, gelu_new, LayerNorm ε 1e-5, no token types and no pooler
+    /// (what the recipes and benchmarks make of a BERT-shaped size such as `mini` for GPT-2).
+    public func asGPT2() -> EncoderConfiguration {
+        var c = self
+        (c.family, c.causal, c.hiddenAct, c.layerNormEps, c.typeVocabSize, c.pooler, c.positionOffset) = (.gpt2, true, "gelu_new", 1e-5, 0, false, 0)
+        return c
+    }
+
     /// Preset names, sorted.
     public static var presetNames: [String] { presets.keys.sorted() }
 

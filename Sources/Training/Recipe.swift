@@ -435,12 +435,9 @@ extension Recipe {
         case .albert:
             c.hiddenAct = "gelu_new"
         case .gpt2:
-            // GPT-2's conventions whatever the size preset: causal pre-LN blocks, gelu_new, ε 1e-5,
-            // no segments; `padID` is the end-of-text token (GPT-2 has no padding token).
-            c.causal = true
-            c.hiddenAct = "gelu_new"
-            c.layerNormEps = 1e-5
-            c.typeVocabSize = 0
+            // GPT-2's conventions whatever the size preset; `padID` is the end-of-text token (GPT-2
+            // has no padding token).
+            c = c.asGPT2()
         case .bert, .electra, .distilbert:
             break
         }

@@ -4,5 +4,5 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks, run in release mode.",
-        subcommands: [KernelBench.self, TrainBench.self, InferBench.self, TokenizerBench.self])
+        subcommands: [KernelBench.self, TrainBench.self, InferBench.self, GenerateBench.self, TokenizerBench.self])
 }

@@ -92,6 +92,8 @@ enum BenchObjective: String, ExpressibleByArgument, CaseIterable {
     /// DistilBERT: the config as a frozen BERT teacher (forward only), a student of every other
     /// layer trained on soft targets over every token + MLM + cosine.
     case distillation
+    /// GPT-2: next-token prediction at every position (the config made a GPT-2 of its size).
+    case clm
 }
 
 /// `pretrain bench train`: one training step of `pretrain train` — the trainer's own step
@@ -100,11 +102,11 @@ enum BenchObjective: String, ExpressibleByArgument, CaseIterable {
 /// masked rows, cross-entropy) or ELECTRA's generator + discriminator.
 struct TrainBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Tokens/s, GFLOP/s and peak memory of a pretraining step (MLM or ELECTRA).")
+        commandName: "train", abstract: "Tokens/s, GFLOP/s and peak memory of a pretraining step (MLM, ELECTRA, DistilBERT or GPT-2's CLM).")
 
     @OptionGroup var options: ModelBenchOptions
 
-    @Option(help: "mlm (the model issue's step), rtd (ELECTRA: the config is the discriminator, the generator 1/4 of its width) or distillation (DistilBERT: the config is the frozen teacher, the student every other layer).")
+    @Option(help: "mlm (the model issue's step), rtd (ELECTRA: the config is the discriminator, the generator 1/4 of its width), distillation (DistilBERT: the config is the frozen teacher, the student every other layer) or clm (GPT-2 of the config's size: next-token loss at every position).")
     var objective: BenchObjective = .mlm
 
     @Flag(help: "Also report milliseconds per step in forward (with the losses), backward and optimizer, and per backward rule.")
@@ -125,6 +127,10 @@ struct TrainBench: ParsableCommand {
             let teacher = try PretrainingModel(config: config, heads: [.maskedLM], seed: 1)
             let student = try teacher.student(layers: PretrainingModel.defaultStudentLayers(teacherLayers: config.layers))
             objectives = try PretrainingObjectives(model: student, objectives: [try KnowledgeDistillation(teacher: teacher, student: student)])
+        case .clm:
+            config = config.asGPT2()
+            let model = try PretrainingModel(config: config, heads: [.causalLM], seed: 1)
+            objectives = try PretrainingObjectives(model: model, objectives: [try CausalLanguageModeling(model: model)])
         }
         let optimizer = AdamW(parameters: objectives.parameters, weightDecay: 0.01)
         optimizer.clearsGradients = true
