@@ -65,6 +65,8 @@ expect 1 "NaN or infinity" -- $P fill-mask --model "$T/nan" "a [MASK] b"
 expect 1 "needs a causal LM head" -- $P generate --model "$T/model" "a b"
 expect 1 "no causal LM head" -- $P eval --model "$T/model" --perplexity README.md
 expect 1 "use objectives \[\"clm\"\]" -- $P recipe show roberta --set family=gpt2
+$P init --config gpt2-tiny --out "$T/gpt" >/dev/null && cp Tests/ModelsTests/Fixtures/gpt2/tokenizer.json "$T/gpt/"
+expect 1 "is causal" -- $P finetune --task wic --model "$T/gpt" --out "$T/ft-gpt" --set epochs=1
 
 # Recipe settings that cannot train are refused before a run starts.
 expect 1 "lr must be a positive number" -- $P recipe show roberta --set lr=-1

@@ -68,6 +68,19 @@ public enum BLAS {
         }
         let m32 = narrow(m, "m"), n32 = narrow(n, "n"), k32 = narrow(k, "k")
         let lda32 = narrow(lda, "lda"), ldb32 = narrow(ldb, "ldb"), ldc32 = narrow(ldc, "ldc")
+        if m == 1 {
+            // One row (a decoding step's projections and LM head): a matrix-vector product.
+            // OpenBLAS 0.3.21's GEMM packs all of B first, a second pass over the weights that
+            // the memory-bound step pays in full; GEMV reads B once.
+            // c (n) = alpha · op(B)ᵀ-side product with a's k values (stride lda when A is transposed).
+            let incA = transposeA ? lda32 : 1
+            if transposeB {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, n32, k32, alpha, b, ldb32, a, incA, beta, c, 1)
+            } else {
+                cblas_sgemv(CblasRowMajor, CblasTrans, k32, n32, alpha, b, ldb32, a, incA, beta, c, 1)
+            }
+            return
+        }
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             m32, n32, k32, alpha, a, lda32, b, ldb32, beta, c, ldc32)

@@ -44,6 +44,11 @@ public final class TaskModel: Module {
 
     /// A task model on a new encoder of `config` (its weights random until loaded).
     public init(config: EncoderConfiguration, head: Head, seed: UInt64) throws {
+        // The heads read the first token or every token of a bidirectional encoder; a causal model's
+        // first token has seen nothing else (GPT2ForSequenceClassification reads the last one).
+        guard !config.causal else {
+            throw ModelError.invalidConfiguration("fine-tuning heads here read bidirectional encoders; \(config.family.rawValue) is causal — fine-tune a BERT-family model, or use a GPT-2 with `pretrain generate` / `eval --perplexity`")
+        }
         var rng = RandomGenerator(seed: seed)
         encoder = try Encoder(config: config, rng: &rng)
         self.head = head

@@ -244,7 +244,7 @@ struct InitCommand: ParsableCommand {
     @Option(help: "A preset or a config.json / model folder.")
     var config: String
 
-    @Option(help: "Heads: pretraining (the family's own: BERT MLM+NSP, ALBERT MLM+SOP, ELECTRA RTD, others MLM), mlm, or none.")
+    @Option(help: "Heads: pretraining (the family's own: BERT MLM+NSP, ALBERT MLM+SOP, ELECTRA RTD, GPT-2 its LM head, others MLM), mlm, or none.")
     var heads: String = "pretraining"
 
     @Option(help: "Random seed for the initial weights.")

@@ -44,6 +44,7 @@ final class HuggingFaceParityTests: XCTestCase {
             ours[model.config.family == .albert ? "sop_logits" : "nsp_logits"] = head(pooled, tape: tape).value
         }
         if let head = model.replacedToken { ours["rtd_logits"] = head(out.hidden, tape: tape).value }
+        if let head = model.causalLM { ours["logits"] = try head(out.hidden, positions: (0..<Int32(b * t)).map { $0 }, tape: tape).value }
         XCTAssertEqual(Set(ours.keys), Set(expected.outputs.keys), "\(name): outputs compared", file: file, line: line)
         for (key, ref) in expected.outputs {
             guard let value = ours[key] else { continue }
@@ -63,7 +64,7 @@ final class HuggingFaceParityTests: XCTestCase {
     /// Folders written by `pretrain init` load in transformers with no missing or unexpected keys
     /// and give the same outputs there (scripts/fixtures/check_saved_models.py recorded them).
     func testModelsSavedHereGiveTheSameOutputsInTransformers() throws {
-        for name in ["bert", "roberta", "albert", "electra", "distilbert"] {
+        for name in ["bert", "roberta", "albert", "electra", "distilbert", "gpt2"] {
             let folder = Self.fixture("saved-by-us/\(name)")
             struct Info: Decodable { let loading_info: [String: [String]] }
             let info = try JSONDecoder().decode(Info.self, from: Data(contentsOf: folder.appendingPathComponent("expected.json")))

@@ -25,6 +25,27 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(c, [1, 2, 8, 3, 4, 18])
     }
 
+    /// One-row products go to GEMV: the same product (vs Float64) in all four transpose cases,
+    /// strided A and B, alpha and beta applied.
+    func testOneRowProductsEqualTheProductInEveryLayout() {
+        let (n, k) = (37, 53)
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            let (lda, ldb) = (ta ? 3 : k + 2, tb ? k + 1 : n + 4)
+            let a = randomTensor([ta ? k * lda : lda], seed: 3), b = randomTensor([tb ? n * ldb : k * ldb], seed: 4)
+            let c = randomTensor([n], seed: 5), before = c.scalars
+            BLAS.gemm(transposeA: ta, transposeB: tb, m: 1, n: n, k: k, alpha: 0.5, a: a.data, lda: lda, b: b.data, ldb: ldb,
+                      beta: 2, c: c.data, ldc: n)
+            for j in 0..<n {
+                var sum = 0.0
+                for i in 0..<k {
+                    let x = Double(a.data[ta ? i * lda : i]), y = Double(b.data[tb ? j * ldb + i : i * ldb + j])
+                    sum += x * y
+                }
+                XCTAssertEqual(Double(c.data[j]), 0.5 * sum + 2 * Double(before[j]), accuracy: 1e-4, "ta \(ta) tb \(tb) column \(j)")
+            }
+        }
+    }
+
     func testGemmWithEmptyInnerDimensionScalesOutput() {
         var c: [Float] = [1, 2, 3, 4]
         let dummy: [Float] = [0]
