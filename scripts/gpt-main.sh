@@ -3,18 +3,18 @@
 # the gpt2-mini size (L4 H256) with its byte-level BPE trained on the corpus, held-out loss and
 # perplexity every EVAL_EVERY steps, then greedy and sampled continuations of corpus prompts and
 # the perplexity of a held-out text under the exported model.
-#   MINUTES=10 STEPS=1300 bash scripts/gpt-main.sh
+#   MINUTES=10 STEPS=600 EVAL_EVERY=50 bash scripts/gpt-main.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PRETRAIN=${PRETRAIN:-.build/release/pretrain}
 RUN=${RUN:-runs/gpt}
 MINUTES=${MINUTES:-10}
-STEPS=${STEPS:-1300}   # about what fits in 10 minutes here, so the cosine schedule ends with the time
+STEPS=${STEPS:-600}   # about what fits in 10 minutes here, so the cosine schedule ends with the time
 mkdir -p runs
 [ -s runs/corpus-main.txt ] || $PRETRAIN corpus build web kjv wordnet --output runs/corpus-main.txt
 rm -rf "$RUN"
 $PRETRAIN train --recipe gpt --corpus runs/corpus-main.txt --out "$RUN" --set time_limit_minutes="$MINUTES" \
-  --set max_steps="$STEPS" --set eval_every="${EVAL_EVERY:-100}" --set checkpoint_every=500
+  --set max_steps="$STEPS" --set eval_every="${EVAL_EVERY:-50}" --set checkpoint_every=500
 printf '%s\n' "In the beginning God created" "The Lord is my shepherd;" "a small bird that" \
   "And God said, Let there be" "Blessed are the" > "$RUN/prompts.txt"
 echo "== greedy"

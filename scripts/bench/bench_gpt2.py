@@ -23,6 +23,7 @@ trains) and gpt2 (124M: L12 H768 A12, vocabulary 50257); batch 4 × 64 tokens fo
 
     python3 scripts/bench/bench_gpt2.py --modes train,generate --threads 2 --repeats 3
     python3 scripts/bench/bench_gpt2.py --modes llmc --llmc /path/to/llm.c --threads 2
+    python3 scripts/bench/bench_gpt2.py --modes train --configs gpt2-mini --shape 16x128   # the gpt recipe's micro-batch
 
 Needs: torch, transformers (pip), `swift build -c release --product pretrain` first, and for
 `llmc` a checkout of karpathy/llm.c and gcc with OpenMP.
@@ -45,6 +46,8 @@ def gpt2_config(name, **kw):
 
 
 def torch_worker(name, threads, steps, mode):
+    global BATCH, SEQ
+    BATCH, SEQ = (int(x) for x in os.environ["BENCH_SHAPE"].split("x"))
     import torch
     from transformers import GPT2LMHeadModel
     torch.set_num_threads(threads)
@@ -180,13 +183,19 @@ def main():
     ap.add_argument("--repeats", type=int, default=1, help="side-by-side pairs per cell (ours, then the reference); medians are shown")
     ap.add_argument("--binary", default=".build/release/pretrain")
     ap.add_argument("--llmc", help="a checkout (or git directory) of karpathy/llm.c, for mode llmc")
+    ap.add_argument("--shape", default="4x64", help="training batch × sequence length (llm.c's is fixed at 4x64)")
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    global BATCH, SEQ
+    BATCH, SEQ = (int(x) for x in a.shape.split("x"))
+    os.environ["BENCH_SHAPE"] = a.shape
+    if "llmc" in a.modes.split(",") and a.shape != "4x64":
+        sys.exit("llm.c's trainer runs batch 4 x 64 only: use --shape 4x64 with mode llmc")
     if a.worker:
         torch_worker(a.worker[0], int(a.worker[1]), int(a.worker[2]), a.worker[3])
         return
     import torch
-    print(f"torch {torch.__version__}; ours: {a.binary}; {a.threads} threads")
+    print(f"torch {torch.__version__}; ours: {a.binary}; {a.threads} threads; training batch {BATCH} x {SEQ}")
     print(f"{'mode':9} {'config':9} {'ours tok/s':>11} {'ref tok/s':>10} {'ratio':>6} {'ours MiB':>9} {'ref MiB':>8}  ratios")
     rows = []
     work = tempfile.mkdtemp(prefix="bench-gpt2-")
