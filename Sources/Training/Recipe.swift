@@ -282,7 +282,9 @@ extension Recipe {
     }
 
     /// A recipe by name (`recipes/NAME.json`) or file path, with `overrides` ("key=value") applied.
-    public static func load(_ nameOrPath: String, overrides: [String] = []) throws -> Recipe {
+    /// `validated: false` skips the checks of ``validate()`` (a recipe that needs a `--set`, such
+    /// as distilbert's teacher, can still be listed).
+    public static func load(_ nameOrPath: String, overrides: [String] = [], validated: Bool = true) throws -> Recipe {
         var candidates: [URL] = []
         if nameOrPath.hasSuffix(".json") || nameOrPath.contains("/") { candidates.append(URL(fileURLWithPath: nameOrPath)) }
         candidates += searchFolders().map { $0.appendingPathComponent(nameOrPath + ".json") }
@@ -290,12 +292,12 @@ extension Recipe {
             throw RecipeError.notFound(nameOrPath, searched: candidates.map(\.path))
         }
         let data = try Data(contentsOf: url)
-        return try parse(data, source: url.path, overrides: overrides)
+        return try parse(data, source: url.path, overrides: overrides, validated: validated)
     }
 
     /// Decodes recipe JSON and applies overrides; values are read as JSON when they parse
     /// (numbers, booleans, lists) and as strings otherwise.
-    public static func parse(_ data: Data, source: String, overrides: [String] = []) throws -> Recipe {
+    public static func parse(_ data: Data, source: String, overrides: [String] = [], validated: Bool = true) throws -> Recipe {
         guard var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw RecipeError.unreadable(source, reason: "not a JSON object")
         }
@@ -329,7 +331,7 @@ extension Recipe {
         do {
             let merged = try JSONSerialization.data(withJSONObject: object)
             let recipe = try JSONDecoder().decode(Recipe.self, from: merged)
-            try recipe.validate()
+            if validated { try recipe.validate() }
             return recipe
         } catch let error as RecipeError {
             throw error

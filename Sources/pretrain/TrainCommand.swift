@@ -15,8 +15,9 @@ struct RecipeList: ParsableCommand {
 
     func run() throws {
         for name in Recipe.availableNames() {
-            let recipe = try? Recipe.load(name)
-            print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + (recipe?.description ?? "(unreadable)"))
+            let text: String
+            do { text = try Recipe.load(name, validated: false).description } catch { text = "(\(error))" }
+            print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + text)
         }
     }
 }

@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import ModelConfig
 @testable import Training
 
 final class RecipeTests: XCTestCase {
@@ -23,6 +24,23 @@ final class RecipeTests: XCTestCase {
         let robertaModel = try roberta.encoderConfiguration(vocabSize: 8000, padID: 1)
         XCTAssertEqual(robertaModel.positionOffset, 2); XCTAssertEqual(robertaModel.maxPositions, 514); XCTAssertEqual(robertaModel.typeVocabSize, 1)
         XCTAssertFalse(robertaModel.pooler)
+
+        let gpt = try load("gpt")
+        XCTAssertEqual(gpt.objectives, [.clm]); XCTAssertEqual(gpt.family, .gpt2); XCTAssertEqual(gpt.format, .blocks)
+        XCTAssertEqual(gpt.beta2, 0.95); XCTAssertEqual(gpt.weightDecay, 0.1); XCTAssertEqual(gpt.schedule, .cosine); XCTAssertFalse(gpt.masksTokens)
+        let gptModel = try gpt.encoderConfiguration(vocabSize: 8000, padID: 0)
+        XCTAssertTrue(gptModel.causal); XCTAssertEqual(gptModel.hiddenAct, "gelu_new"); XCTAssertEqual(gptModel.typeVocabSize, 0)
+        var tiny = Recipe()
+        (tiny.family, tiny.model, tiny.objectives) = (.gpt2, "tiny", [.clm])
+        var expected = try EncoderConfiguration.preset("tiny").asGPT2()
+        (expected.vocabSize, expected.padTokenId, expected.pooler) = (500, 0, false)
+        XCTAssertEqual(try tiny.encoderConfiguration(vocabSize: 500, padID: 0), expected, "a BERT size preset becomes a GPT-2 of its size")
+        // Every shipped recipe reads (for `recipe list`); distilbert alone needs a --set (its teacher) to validate.
+        for name in names.map({ String($0.dropLast(5)) }) {
+            XCTAssertFalse(try Recipe.load(recipes.appendingPathComponent(name + ".json").path, validated: false).description.isEmpty, name)
+            if name != "distilbert" { XCTAssertNoThrow(try load(name), name) }
+        }
+        XCTAssertThrowsError(try load("distilbert")) { XCTAssertTrue("\($0)".contains("teacher"), "\($0)") }
     }
 
     func testOverridesAreTypedAndChecked() throws {
