@@ -5,12 +5,12 @@
 # targets + MLM + cosine) for STEPS steps; the same student architecture randomly initialised and
 # pretrained with MLM alone for the same steps. Prints the held-out MLM accuracy of the three
 # (`pretrain report`), then fine-tunes them on TASKS with SEEDS (scripts/finetune-compare.sh).
-#   TEACHER_MINUTES=60 STEPS=1500 TASKS="sentiment wic" SEEDS="1 2 3" bash scripts/distill-general.sh
+#   TEACHER_MINUTES=40 STEPS=600 TASKS="sentiment wic" SEEDS="1 2 3" bash scripts/distill-general.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PRETRAIN=${PRETRAIN:-.build/release/pretrain}
-TEACHER_MINUTES=${TEACHER_MINUTES:-60}
-STEPS=${STEPS:-1500}
+TEACHER_MINUTES=${TEACHER_MINUTES:-40}
+STEPS=${STEPS:-600}
 CORPUS=runs/corpus-main.txt
 [ -s $CORPUS ] || $PRETRAIN corpus build web kjv wordnet --output $CORPUS
 COMMON=(--set objectives=mlm --set format=full_sentences --set mask_mode=dynamic --set eval_every=250 --set checkpoint_every=500)
