@@ -16,6 +16,8 @@ public final class KeyValueCache {
     public private(set) var validSlots: [Float]
     /// Slots filled so far.
     public private(set) var length = 0
+    /// The last ``keyMask(slots:)``: every layer of a step asks for the same one.
+    private var lastMask: (slots: Int, mask: Tensor)?
 
     public init(layers: Int, batch: Int, capacity: Int, channels: Int) {
         (self.batch, self.capacity, self.channels) = (batch, capacity, channels)
@@ -33,15 +35,18 @@ public final class KeyValueCache {
             for t in 0..<count { validSlots[b * capacity + start + t] = mask?[b * count + t] ?? 1 }
         }
         length += count
+        lastMask = nil
         return start
     }
 
-    /// The valid-slot mask of the first `slots` slots, (B, slots).
+    /// The valid-slot mask of the first `slots` slots, (B, slots), built once per step.
     func keyMask(slots: Int) -> Tensor {
+        if let lastMask, lastMask.slots == slots { return lastMask.mask }
         let out = Tensor(uninitialized: [batch, slots])
         for b in 0..<batch {
             for j in 0..<slots { out.data[b * slots + j] = validSlots[b * capacity + j] }
         }
+        lastMask = (slots, out)
         return out
     }
 }
