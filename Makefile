@@ -15,10 +15,12 @@ demo: setup
 	bash scripts/main-job.sh
 
 # PRETRAIN_REQUIRE_DATA: setup has installed the real data, so tests that need it must not skip.
-# Then bad input against the release binary (what users run), scripts/release-smoke.sh.
+# Then bad input against the release binary (what users run), scripts/release-smoke.sh, and
+# 2-rank data parallelism under mpirun against one process, scripts/mpi-check.sh.
 test: setup
 	$(BLAS_ENV) PRETRAIN_REQUIRE_DATA=1 swift test
 	$(BLAS_ENV) bash scripts/release-smoke.sh
+	$(BLAS_ENV) bash scripts/mpi-check.sh
 
 bench-kernels: setup
 	swift build -c release --product pretrain

@@ -4,13 +4,20 @@ import PackageDescription
 
 #if os(Linux)
 let blasDependencies: [Target.Dependency] = ["CBLAS"]
+// Open MPI (Debian's libopenmpi-dev), reached through a shim for its handle macros; macOS builds
+// run single-process (Collectives compiles its MPI path only where CMPI exists).
+let mpiDependencies: [Target.Dependency] = ["CMPI"]
 let blasTargets: [Target] = [
     .systemLibrary(
         name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
-        providers: [.apt(["libopenblas-dev"])])
+        providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+        name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi",
+        providers: [.apt(["libopenmpi-dev"])]),
 ]
 #else
 let blasDependencies: [Target.Dependency] = []
+let mpiDependencies: [Target.Dependency] = []
 let blasTargets: [Target] = []
 #endif
 
@@ -37,6 +44,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Collectives", targets: ["Collectives"]),
         .library(name: "Autodiff", targets: ["Autodiff"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
@@ -56,6 +64,8 @@ let package = Package(
     targets: blasTargets + [
         // Layer 0: matrix products from the platform's BLAS and its thread control.
         .target(name: "BLAS", dependencies: blasDependencies, swiftSettings: optimizedSwift),
+        // Layer 0 too: the processes of an `mpirun` job and their collectives (allreduce, broadcast).
+        .target(name: "Collectives", dependencies: mpiDependencies, swiftSettings: optimizedSwift),
         // Layer 1: storage, RNG, parallel-for and the forward/backward kernels.
         .target(name: "Tensors", dependencies: ["BLAS"], swiftSettings: optimizedSwift),
         // Layer 2: the tape and the table of gradient rules.
@@ -69,8 +79,8 @@ let package = Package(
         .target(name: "PretrainingData", dependencies: ["Tokenizers", "Tensors"], swiftSettings: checkedSwift),
         .target(name: "Tasks", dependencies: ["Tokenizers"], swiftSettings: checkedSwift),
         // Layer 6: objectives, the trainer, checkpoints and recipes.
-        .target(name: "Training", dependencies: ["Models", "Optimizers", "PretrainingData", "SafeTensors", "Tokenizers"], swiftSettings: checkedSwift),
-        .target(name: "FineTuning", dependencies: ["Models", "Tasks", "Training", "Tokenizers"], swiftSettings: checkedSwift),
+        .target(name: "Training", dependencies: ["Collectives", "Models", "Optimizers", "PretrainingData", "SafeTensors", "Tokenizers"], swiftSettings: checkedSwift),
+        .target(name: "FineTuning", dependencies: ["Collectives", "Models", "Tasks", "Training", "Tokenizers"], swiftSettings: checkedSwift),
         // Formats, independent of everything numeric.
         .target(name: "Tokenizers", swiftSettings: checkedSwift),
         .target(name: "SafeTensors", swiftSettings: checkedSwift),
@@ -79,12 +89,13 @@ let package = Package(
         .executableTarget(
             name: "pretrain",
             dependencies: [
-                "Tensors", "Autodiff", "NN", "Optimizers", "Tokenizers", "BLAS", "Models", "ModelConfig", "SafeTensors",
+                "Tensors", "Autodiff", "NN", "Optimizers", "Tokenizers", "BLAS", "Collectives", "Models", "ModelConfig", "SafeTensors",
                 "PretrainingData", "Tasks", "Training", "FineTuning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: checkedSwift),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "AutodiffTests", dependencies: ["Autodiff", "NN"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Autodiff", "Optimizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
@@ -92,7 +103,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "PretrainingData", "SafeTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Collectives", "Training", "Models", "PretrainingData", "SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Models", "Tasks", "Tokenizers", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PretrainingDataTests", dependencies: ["PretrainingData", "Tokenizers", "Tensors"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizers"]),

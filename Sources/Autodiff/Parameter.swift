@@ -25,11 +25,19 @@ public final class Parameter {
     /// The shape of ``value``.
     public var shape: [Int] { value.shape }
 
-    /// Replaces the value (e.g. when loading a checkpoint) and resets the gradient.
+    /// Replaces the value (e.g. when loading a checkpoint) and zeroes the gradient in place (it
+    /// may be a view into a ``FlatGradients`` buffer).
     public func load(_ newValue: Tensor) {
         precondition(newValue.shape == value.shape, "Parameter \(name): shape \(newValue.shape) does not match \(value.shape)")
         value = newValue
-        gradient = Tensor(zeros: newValue.shape)
+        gradient.fill(0)
+    }
+
+    /// Makes the gradient live in `view` (same shape), keeping what it holds.
+    func moveGradient(to view: Tensor) {
+        precondition(view.shape == value.shape, "Parameter \(name): gradient view \(view.shape) does not match \(value.shape)")
+        view.data.update(from: gradient.data, count: gradient.count)
+        gradient = view
     }
 
     /// Sets the gradient to zero.

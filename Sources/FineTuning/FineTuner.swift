@@ -1,3 +1,4 @@
+import Collectives
 import Foundation
 import Models
 import Tasks
@@ -371,20 +372,41 @@ public final class FineTuner {
         }
     }
 
+    /// What a batch's loss is averaged over: its rows, or for tagging its labelled tokens.
+    func normalizerCount(_ batch: ArraySlice<Feature>) -> Int {
+        task.kind == .tokenClassification && model.head != .sentenceEmbedding
+            ? batch.reduce(0) { $0 + $1.targets.filter { $0 != -100 }.count } : batch.count
+    }
+
     /// Trains for `epochs`, evaluating on dev after each and saving the best model; returns the
-    /// best dev metrics.
-    public func train() throws -> [String: Double] {
-        if let lengthAdjustment { report(lengthAdjustment) }
+    /// best dev metrics (on rank 0; the other ranks of an `mpirun` job return none).
+    ///
+    /// Under `mpirun` each rank computes its share of every batch (``DataParallel``): its loss,
+    /// a mean over its rows (or tagged tokens), is weighted by its share of the whole batch's, so
+    /// the summed gradients are the one-process gradient. Rank 0 evaluates and saves.
+    public func train(group: ProcessGroup = .world) throws -> [String: Double] {
+        if let lengthAdjustment, group.isLeader { report(lengthAdjustment) }
         let train = try features(.train)
-        let dev = try features(.dev)
+        let dev = group.isLeader ? try features(.dev) : []
+        let parallel = DataParallel(parameters: model.trainableParameters, group: group)
+        if parallel.isDistributed {
+            try parallel.checkSplits(batchSize: settings.batchSize, what: "batch_size")
+            if model.head == .sentenceEmbedding && settings.embeddingLoss == .ranking {
+                throw FineTuningError.notDataParallel("embedding_loss=ranking scores every pair of a batch against the others (in-batch negatives), which ranks holding parts of the batch cannot; use embedding_loss=cosine or one process")
+            }
+        }
+        try parallel.synchronize(model.trainableParameters, state: "\(task.name) train \(train.count)")
         let optimizer = AdamW(parameters: model.trainableParameters, weightDecay: settings.weightDecay)
         optimizer.clearsGradients = true
         optimizer.learningRateScales = layerScales()
         let stepsPerEpoch = (train.count + settings.batchSize - 1) / settings.batchSize
         let total = stepsPerEpoch * settings.epochs
         let schedule = LearningRateSchedule(peak: settings.lr, warmupSteps: Int(Float(total) * settings.warmupFraction), totalSteps: total)
-        try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
-        let log = try MetricsLog(url: runFolder.appendingPathComponent("metrics.jsonl"), resumedStep: nil)
+        var log: MetricsLog?
+        if group.isLeader {
+            try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
+            log = try MetricsLog(url: runFolder.appendingPathComponent("metrics.jsonl"), resumedStep: nil)
+        }
         var rng = RandomGenerator(seed: settings.seed, stream: [0xf1])
         var progress = ProgressLine()
         var step = 0, best: [String: Double] = [:], bestScore = -Double.infinity
@@ -395,20 +417,44 @@ public final class FineTuner {
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.integer(below: i + 1)) }
             var lossSum = 0.0, softSum = 0.0
             for b in 0..<stepsPerEpoch {
-                let batch = ArraySlice(order[(b * settings.batchSize)..<min(order.count, (b + 1) * settings.batchSize)].map { train[$0] })
-                let tape = Tape(seed: rng.next())
-                let (loss, input, soft) = try trainingLoss(batch, tape: tape)
-                if let soft { softSum += soft }
-                try tape.backward(loss)
+                let whole = order[(b * settings.batchSize)..<min(order.count, (b + 1) * settings.batchSize)]
+                let share = parallel.share(of: whole.count)
+                let batch = ArraySlice(whole.dropFirst(share.lowerBound).prefix(share.count).map { train[$0] })
+                let tape = Tape(seed: parallel.rankSeed(rng.next()))
+                var stepLoss = 0.0, stepSoft = 0.0, stepTokens = 0
+                let count = batch.isEmpty ? 0 : normalizerCount(batch)
+                let wholeCount = parallel.sum([[count]])[0][0]
+                // The last batch of an epoch can leave a rank without rows (or tags): it adds no gradient.
+                if count > 0 {
+                    var (loss, input, soft) = try trainingLoss(batch, tape: tape)
+                    if parallel.isDistributed {
+                        let weight = Float(count) / Float(wholeCount)
+                        loss = tape.scale(loss, by: weight)
+                        soft = soft.map { $0 * Double(weight) }
+                    }
+                    try tape.backward(loss)
+                    (stepLoss, stepSoft, stepTokens) = (Double(loss.value.scalar), soft ?? 0, input.batch * input.length)
+                }
+                parallel.sumGradients()
+                if parallel.isDistributed {
+                    let summed = parallel.group.sum([stepLoss, stepSoft, Double(stepTokens)])
+                    (stepLoss, stepSoft, stepTokens) = (summed[0], summed[1], Int(summed[2]))
+                }
+                softSum += stepSoft
                 clipGradientNorm(model.trainableParameters, maxNorm: 1)
                 let lr = schedule.rate(at: step)
                 optimizer.step(lr: lr)
                 step += 1
-                tokens += input.batch * input.length
-                lossSum += Double(loss.value.scalar)
+                tokens += stepTokens
+                lossSum += stepLoss
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                progress.update(step: step, of: total, loss: Double(loss.value.scalar), lr: lr, tokensPerSecond: Double(tokens) / elapsed, elapsed: elapsed)
+                try log?.append(["step": step, "epoch": epoch, "split": "train", "loss": stepLoss, "lr": Double(lr)])
+                if parallel.isLeader {
+                    progress.update(step: step, of: total, loss: stepLoss, lr: lr, tokensPerSecond: Double(tokens) / elapsed, elapsed: elapsed)
+                }
             }
+            // Rank 0 evaluates and saves; the others go on to the next epoch's collectives.
+            guard let log else { continue }
             progress.finishLine()
             similarityThreshold = nil  // chosen afresh on dev for this epoch's model
             var metrics = try evaluate(features: dev, split: .dev)

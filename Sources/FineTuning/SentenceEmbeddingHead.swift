@@ -96,6 +96,8 @@ public enum FineTuningError: Error, Sendable, Equatable, CustomStringConvertible
     case unevenOptions(task: String, example: String, options: Int, expected: Int)
     /// A distillation teacher that does not fit the student or the task.
     case invalidTeacher(String)
+    /// A setting that ranks holding parts of each batch cannot reproduce.
+    case notDataParallel(String)
 
     public var description: String {
         switch self {
@@ -109,6 +111,8 @@ public enum FineTuningError: Error, Sendable, Equatable, CustomStringConvertible
             return "task \(task): example \(example) has \(options) options but the first has \(expected); give every example the same number of options (a batch scores one count)"
         case let .invalidTeacher(reason):
             return "--set teacher: \(reason)"
+        case let .notDataParallel(reason):
+            return "under mpirun: \(reason)"
         }
     }
 }

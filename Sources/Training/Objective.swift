@@ -209,9 +209,12 @@ public final class PretrainingObjectives: Module {
     /// ``loss(_:normalizers:training:tape:random:)``). The one training step of `Trainer` and
     /// `pretrain bench train`; with `profile`, the time of forward (with the losses) and backward,
     /// and of each backward rule, is added to it.
-    public func accumulateGradients(_ batches: [PretrainingBatch], dropoutSeed: () -> UInt64, draws: inout RandomGenerator,
-                                    profile: inout StepProfile?) throws -> ObjectiveStatistics {
-        let normalizers = normalizers(for: batches)
+    ///
+    /// `normalizers` defaults to the counts of `batches`; a data-parallel rank passes the counts of
+    /// the whole job's batch (``DataParallel/sum(_:)-([[Int]])``).
+    public func accumulateGradients(_ batches: [PretrainingBatch], normalizers: [[Int]]? = nil, dropoutSeed: () -> UInt64,
+                                    draws: inout RandomGenerator, profile: inout StepProfile?) throws -> ObjectiveStatistics {
+        let normalizers = normalizers ?? self.normalizers(for: batches)
         var stats = ObjectiveStatistics()
         for batch in batches {
             let tape = Tape(seed: dropoutSeed())

@@ -1,3 +1,4 @@
+import Collectives
 import Foundation
 import Models
 import PretrainingData
@@ -30,10 +31,12 @@ public struct PretrainingRun {
         enum CodingKeys: String, CodingKey { case files, format, textField = "text_field" }
     }
 
-    /// Opens (or, with `resume`, reopens) a run.
+    /// Opens (or, with `resume`, reopens) a run. Under `mpirun`, rank 0 writes the folder (recipe,
+    /// tokenizer, shards) while the other ranks wait, then read what it wrote.
     public init(recipe requested: Recipe, overrides: [String], corpus: CorpusOptions, folder: URL, resume: Bool,
-                report: @escaping (String) -> Void) throws {
+                report: @escaping (String) -> Void, group: ProcessGroup = .world) throws {
         self.folder = folder
+        if !group.isLeader { group.barrier() }
         let fm = FileManager.default
         let recipeURL = folder.appendingPathComponent("recipe.json")
         let store = CheckpointStore(runFolder: folder)
@@ -47,8 +50,10 @@ public struct PretrainingRun {
         } else if !store.checkpoints().isEmpty {
             throw RecipeError.invalid("\(folder.path) already holds a run with checkpoints; pass --resume to continue it or choose another --out")
         }
-        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data(recipe.json().utf8).write(to: recipeURL, options: .atomic)
+        if group.isLeader {
+            try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data(recipe.json().utf8).write(to: recipeURL, options: .atomic)
+        }
         self.recipe = recipe
         // A run killed before its shards were ready prepares them again on --resume, from the
         // corpus it was started with (unless this invocation names one).
@@ -62,9 +67,10 @@ public struct PretrainingRun {
             corpus.files = corpus.files.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try encoder.encode(corpus).write(to: corpusURL, options: .atomic)
+            if group.isLeader { try encoder.encode(corpus).write(to: corpusURL, options: .atomic) }
         }
-        Threading.configure(threads: recipe.threads > 0 ? recipe.threads : Threading.coreCount)
+        // Ranks on one machine share its cores.
+        Threading.configure(threads: recipe.threads > 0 ? recipe.threads : group.defaultThreads(cores: Threading.coreCount))
 
         if !resume || !fm.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) {
             guard !corpus.files.isEmpty else { throw CorpusError.emptyCorpus(description: "no --corpus files were given") }
@@ -77,6 +83,7 @@ public struct PretrainingRun {
         }, report: report)
 
         let (train, heldout) = try Self.shards(recipe: recipe, corpus: corpus, tokenizer: tokenizer, folder: folder, report: report)
+        if group.isLeader { group.barrier() }
         let template = try SequenceTemplate(tokenizer: tokenizer)
         // GPT-2 has no padding token: its batches pad with end-of-text, which the attention mask hides.
         guard let padID = template.padID ?? (recipe.family == .gpt2 ? template.separator.first : nil) else {
@@ -90,7 +97,7 @@ public struct PretrainingRun {
         // Held-out instances: one fixed epoch, masked with a seed of their own.
         let heldoutStream = try heldout.map { try CorpusInstanceStream(corpus: $0, recipe: recipe, template: template, seed: recipe.seed &+ 1, fixed: true) }
         trainer = Trainer(recipe: recipe, objectives: objectives, stream: trainStream, heldout: heldoutStream,
-                          runFolder: folder, padID: padID)
+                          runFolder: folder, padID: padID, group: group)
         trainer.report = report
         if resume { try trainer.resume() }
     }

@@ -1,3 +1,4 @@
+import Collectives
 import Foundation
 import Models
 import PretrainingData
@@ -12,17 +13,22 @@ public protocol InstanceStream: AnyObject {
 }
 
 extension InstanceStream {
-    /// The next `size` instances from `position`, moving it on (across epoch ends).
-    public func batch(size: Int, length: Int, padID: Int32, from position: inout DataPosition) throws -> PretrainingBatch {
+    /// The next `size` instances from `position`, moving it on (across epoch ends); with `rows`,
+    /// only those of the `size` (a data-parallel rank's share) are read and collated.
+    public func batch(size: Int, length: Int, padID: Int32, from position: inout DataPosition,
+                      rows: Range<Int>? = nil) throws -> PretrainingBatch {
+        let rows = rows ?? 0..<size
         var items: [(instance: PretrainingInstance, masked: MaskedInstance)] = []
-        items.reserveCapacity(size)
-        while items.count < size {
+        items.reserveCapacity(rows.count)
+        var row = 0
+        while row < size {
             if position.index >= (try count(epoch: position.epoch)) {
                 position = DataPosition(epoch: position.epoch + 1, index: 0)
                 continue
             }
-            items.append(try item(epoch: position.epoch, index: position.index))
+            if rows.contains(row) { items.append(try item(epoch: position.epoch, index: position.index)) }
             position.index += 1
+            row += 1
         }
         return PretrainingBatch(items, length: length, padID: padID)
     }
@@ -32,6 +38,10 @@ extension InstanceStream {
 /// `grad_accum` micro-batches (each objective's loss normalised over the whole accumulated batch),
 /// clip, step the optimizer on the schedule, log, evaluate, checkpoint. It knows objectives only
 /// through ``PretrainingObjectives``: metrics are logged by the names the objectives give them.
+///
+/// Under `mpirun` every rank runs this loop on its share of each micro-batch (``DataParallel``):
+/// the recipe's `batch_size × grad_accum` is the job's global batch. Rank 0 alone writes metrics,
+/// evaluations and checkpoints; every rank loads a checkpoint on resume.
 public final class Trainer {
     public let recipe: Recipe
     public let objectives: PretrainingObjectives
@@ -42,13 +52,16 @@ public final class Trainer {
     public let runFolder: URL
     public let padID: Int32
     public private(set) var state: TrainerState
+    /// The job's processes and the flat gradient buffer they sum.
+    public let parallel: DataParallel
     /// Where progress and warnings go (stderr by default; tests silence it).
     public var report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     public var showsProgress = true
 
     public init(recipe: Recipe, objectives: PretrainingObjectives, stream: InstanceStream, heldout: InstanceStream?,
-                runFolder: URL, padID: Int32) {
+                runFolder: URL, padID: Int32, group: ProcessGroup = .world) {
         self.recipe = recipe
+        parallel = DataParallel(parameters: objectives.parameters, group: group)
         self.objectives = objectives
         self.stream = stream
         self.heldout = heldout
@@ -90,23 +103,30 @@ public final class Trainer {
     /// Trains to `max_steps` (or the time limit, or the FLOPs budget), then writes a final evaluation (unless
     /// `eval_every` is 0) and checkpoint.
     public func train() throws {
-        let log = try MetricsLog(url: runFolder.appendingPathComponent("metrics.jsonl"), resumedStep: state.step)
         let parameters = objectives.parameters
+        try parallel.checkSplits(batchSize: recipe.batchSize, what: "batch_size")
+        try parallel.synchronize(parameters, state: "step \(state.step) data \(state.data.epoch):\(state.data.index)")
+        let log = parallel.isLeader ? try MetricsLog(url: runFolder.appendingPathComponent("metrics.jsonl"), resumedStep: state.step) : nil
+        let rows = parallel.share(of: recipe.batchSize)
         var progress = ProgressLine()
-        var window = (seconds: 0.0, tokens: 0, positions: 0)
+        var window = (seconds: 0.0, tokens: 0, positions: 0, steps: 0, wait: 0.0, reduce: 0.0, bytes: 0)
         let deadline = recipe.timeLimitMinutes > 0 ? recipe.timeLimitMinutes * 60 : .infinity
         let budget = recipe.maxTrainFLOPs > 0 ? recipe.maxTrainFLOPs : .infinity
         while state.step < recipe.maxSteps && state.elapsedSeconds < deadline && state.trainFLOPs < budget {
             let start = DispatchTime.now().uptimeNanoseconds
             var batches: [PretrainingBatch] = []
             for _ in 0..<recipe.gradAccum {
-                batches.append(try stream.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &state.data))
+                batches.append(try stream.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &state.data, rows: rows))
             }
             // The objectives' draws: one stream through the step's micro-batches, keyed by the step
             // (not by how many micro-batches came before), so accumulation draws what one batch would.
-            var draws = RandomGenerator(seed: recipe.seed, stream: [0x0b1, UInt64(state.step)])
+            var draws = RandomGenerator(seed: recipe.seed, stream: [0x0b1, UInt64(state.step)] + (parallel.isDistributed ? [UInt64(parallel.group.rank)] : []))
             var noProfile: StepProfile?
-            let stats = try objectives.accumulateGradients(batches, dropoutSeed: { state.random.next() }, draws: &draws, profile: &noProfile)
+            let normalizers = parallel.sum(objectives.normalizers(for: batches))
+            let local = try objectives.accumulateGradients(batches, normalizers: normalizers, dropoutSeed: { parallel.rankSeed(state.random.next()) },
+                                                           draws: &draws, profile: &noProfile)
+            parallel.sumGradients()
+            let stats = parallel.sum(local)
             let gradNorm = clipGradientNorm(parameters, maxNorm: recipe.clipNorm > 0 ? recipe.clipNorm : .infinity)
             let lr = schedule.rate(at: state.step)
             if stats.loss.isFinite && gradNorm.isFinite {
@@ -123,11 +143,18 @@ public final class Trainer {
             state.step += 1
             // Forward + backward ≈ 3 × forward (the backward pass does two products per forward one).
             state.trainFLOPs += 3 * stats.forwardFLOPs
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let seconds = parallel.slowest(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             state.elapsedSeconds += seconds
             window.seconds += seconds
+            window.steps += 1
             window.tokens += stats.tokens
             window.positions += stats.positions
+            if parallel.isDistributed {
+                let traffic = parallel.lastTraffic
+                window.wait += traffic.waitSeconds
+                window.reduce += traffic.reduceSeconds
+                window.bytes += traffic.bytes
+            }
 
             if state.step % max(1, recipe.logEvery) == 0 || state.step == recipe.maxSteps {
                 var record = self.record(stats, split: "train")
@@ -138,13 +165,24 @@ public final class Trainer {
                 record["positions_per_s"] = Double(window.positions) / max(1e-9, window.seconds)
                 record["epoch"] = state.data.epoch
                 if state.skippedSteps > 0 { record["skipped_steps"] = state.skippedSteps }
-                try log.append(record)
-                window = (0, 0, 0)
+                if parallel.isDistributed {
+                    // Per step: waiting for the slowest rank, then summing the gradients.
+                    let steps = Double(max(1, window.steps))
+                    record["ranks"] = parallel.group.size
+                    record["wait_s"] = window.wait / steps
+                    record["allreduce_s"] = window.reduce / steps
+                    record["allreduce_bytes"] = window.bytes / max(1, window.steps)
+                    record["comm_fraction"] = (window.wait + window.reduce) / max(1e-9, window.seconds)
+                }
+                try log?.append(record)
+                window = (0, 0, 0, 0, 0, 0, 0)
             }
-            if showsProgress {
+            if showsProgress && parallel.isLeader {
                 progress.update(step: state.step, of: recipe.maxSteps, loss: stats.loss, lr: lr,
                                 tokensPerSecond: Double(stats.tokens) / max(1e-9, seconds), elapsed: state.elapsedSeconds)
             }
+            // Rank 0 evaluates and writes; the others wait for it in the next step's collectives.
+            guard let log else { continue }
             if recipe.evalEvery > 0 && state.step % recipe.evalEvery == 0 && state.step < recipe.maxSteps {
                 if let record = try evaluate() { try log.append(record) }
             }
@@ -152,6 +190,7 @@ public final class Trainer {
                 try checkpoint()
             }
         }
+        guard let log else { return }
         if showsProgress { progress.finishLine() }
         if recipe.evalEvery > 0, let record = try evaluate() { try log.append(record) }
         try checkpoint()

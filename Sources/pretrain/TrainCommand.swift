@@ -1,6 +1,8 @@
 import ArgumentParser
+import Collectives
 import Foundation
 import PretrainingData
+import Tensors
 import Training
 
 /// `pretrain recipe list|show`: the shipped recipes and the effective configuration of one.
@@ -61,7 +63,9 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+            // Under mpirun rank 0 speaks for the job (every rank still prints its own errors).
+            let world = ProcessGroup.world
+            let report: (String) -> Void = world.isLeader ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { _ in }
             // A resumed run starts from its own recipe.json; otherwise the named recipe.
             guard resume || recipe != nil else { throw ValidationError("give --recipe NAME|FILE (or --resume to continue the run in --out)") }
             let base = try recipe.map { try Recipe.load($0, overrides: overrides) } ?? Recipe()
@@ -72,8 +76,10 @@ struct TrainCommand: ParsableCommand {
             let trained = run.trainer.objectives.exports.first.map { "\($0.model.architecture) L\($0.model.config.layers) H\($0.model.config.hiddenSize)" } ?? r.model
             report("recipe \(r.name): \(trained), objectives \(r.objectives.map(\.rawValue).joined(separator: "+")), "
                    + (r.masksTokens ? "\(r.masking.rawValue) masking (\(r.maskMode.rawValue)), " : "") + "format \(r.format.rawValue), batch \(r.batchSize)×\(r.gradAccum), "
-                   + "\(r.maxSteps) steps, \(run.trainer.objectives.parameterCount) parameters")
+                   + "\(r.maxSteps) steps, \(run.trainer.objectives.parameterCount) parameters"
+                   + (world.isDistributed ? ", \(world.size) ranks × \(Threading.threadCount) threads" : ""))
             try run.trainer.train()
+            guard world.isLeader else { return }
             let folders = try run.export()
             if let last = MetricsLog.read(run.folder.appendingPathComponent("metrics.jsonl")).last(where: { $0["split"] as? String == "eval" }) {
                 let shown = last.keys.filter { $0 != "step" && $0 != "split" && $0 != "train_flops" }.sorted()

@@ -75,7 +75,11 @@ final class FineTunerTests: XCTestCase {
         let reloaded = try TaskModel.load(folder: run.appendingPathComponent("model"), head: .sequenceClassification(labels: 2), seed: 0)
         let again = FineTuner(task: task, model: reloaded, tokenizer: try tokenizer(), settings: settings, runFolder: run, positiveLabel: "positive")
         XCTAssertEqual(try again.evaluate(split: .dev)["accuracy"]!, best["accuracy"]!, accuracy: 1e-9)
-        XCTAssertEqual(MetricsLog.read(run.appendingPathComponent("metrics.jsonl")).count, 4)
+        // One line per step (the training loss), one per epoch (dev).
+        let lines = MetricsLog.read(run.appendingPathComponent("metrics.jsonl"))
+        XCTAssertEqual(lines.filter { $0["split"] as? String == "dev" }.count, 4)
+        let steps = lines.filter { $0["split"] as? String == "train" }.compactMap { $0["step"] as? Int }
+        XCTAssertEqual(steps, Array(1...(4 * ((task.train.count + 15) / 16))))
     }
 
     func testTaggingMultipleChoiceAndQuestionAnsweringLearn() throws {
