@@ -2,7 +2,8 @@
 # Data parallelism under Open MPI, against the release binary (run by `make test` after the release
 # smoke test; prints "mpi check: N passed, N failed"). On this 2-core machine, 2 ranks × 1 thread:
 #   1. pretraining (RoBERTa recipe, 2 accumulated micro-batches, dropout 0): 2 ranks give the losses
-#      of 1 process with the same global batch at every step, train and held-out;
+#      of 1 process with the same global batch at every step, train and held-out; gradient sums
+#      started during the backward pass (overlap_allreduce) give the same bits as sums after it;
 #   2. fine-tuning (sentiment, dropout 0): the same, step by step;
 #   3. resume under 2 ranks (dropout 0.1): a run cut at step 3 and resumed equals the uninterrupted
 #      one bit for bit (metrics lines and exported weights);
@@ -52,6 +53,10 @@ for split in train eval; do
   column "$T/one" $split loss > "$T/one.$split"; column "$T/two" $split loss > "$T/two.$split"
   if r=$(close "$T/one.$split" "$T/two.$split" 1e-5 2>&1); then ok; echo "pretraining $split loss, 1 process vs 2 ranks: $r"; else fail "pretraining $split losses differ: $r"; fi
 done
+# Sums started during the backward pass (overlap_allreduce) add the same numbers: the same bits.
+"${MPIRUN[@]}" $P train "${PRE[@]}" --set dropout=0 --set max_steps=8 --set overlap_allreduce=true --set allreduce_bucket_mb=0.25 \
+  --out "$T/overlap" >"$T/overlap.log" 2>&1 || fail "2-rank pretraining with overlap: $(tail -3 "$T/overlap.log")"
+if cmp -s "$T/two.train" <(column "$T/overlap" train loss); then ok; else fail "overlapped sums changed the losses"; fi
 column "$T/two" train comm_fraction > "$T/two.comm"
 [ -s "$T/two.comm" ] && ok || fail "2-rank metrics lack comm_fraction"
 # Rank 0 alone writes: one metrics line per step, not one per rank.

@@ -22,6 +22,12 @@ public final class Tape {
     /// not nil — set it to `[:]` before ``backward(_:seed:)`` to profile (`bench train --profile`).
     public var backwardProfile: [String: Double]?
 
+    /// Called by ``backward(_:seed:)`` as each parameter's gradient becomes final: a parameter's
+    /// slot precedes every op that used it, so once the reverse pass reaches that slot nothing
+    /// more adds to its gradient. Data parallelism starts summing a bucket of gradients across
+    /// processes from here, while the rest of the backward pass runs.
+    public var gradientIsFinal: ((Parameter) -> Void)?
+
     var ops: [Op?] = []
     var gradients: [Tensor?] = []
     private var parameterSlots: [ObjectIdentifier: Int] = [:]
@@ -92,7 +98,10 @@ public final class Tape {
         // Slots were appended in execution order, so reverse order is a topological order.
         for slot in stride(from: loss.slot, through: 0, by: -1) {
             guard let op = ops[slot], let grad = gradients[slot] else { continue }
-            if case .parameter = op { continue }
+            if case let .parameter(parameter) = op {
+                gradientIsFinal?(parameter)
+                continue
+            }
             if backwardProfile == nil {
                 try applyGradientRule(op, outputGradient: grad)
             } else {

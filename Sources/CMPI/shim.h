@@ -11,3 +11,18 @@ static inline MPI_Op pretrain_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op pretrain_mpi_max(void) { return MPI_MAX; }
 static inline void *pretrain_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline int pretrain_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
+
+// Non-blocking sums: start one, and test or wait for a list of them (statuses ignored).
+static inline MPI_Request pretrain_mpi_start_float_sum(float *buffer, int count) {
+    MPI_Request request = MPI_REQUEST_NULL;
+    MPI_Iallreduce(MPI_IN_PLACE, buffer, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request);
+    return request;
+}
+static inline int pretrain_mpi_test_all(int count, MPI_Request *requests) {
+    int done = 0;
+    MPI_Testall(count, requests, &done, MPI_STATUSES_IGNORE);
+    return done;
+}
+static inline void pretrain_mpi_wait_all(int count, MPI_Request *requests) {
+    MPI_Waitall(count, requests, MPI_STATUSES_IGNORE);
+}

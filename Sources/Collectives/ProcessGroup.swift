@@ -123,6 +123,60 @@ public final class ProcessGroup: @unchecked Sendable {
         #endif
     }
 
+    /// Sums started with ``startSum(_:count:)`` and not yet waited for.
+    public final class PendingSums {
+        #if canImport(CMPI)
+        var requests: [MPI_Request?] = []
+        #endif
+        var bytes = 0
+        public init() {}
+        public var isEmpty: Bool {
+            #if canImport(CMPI)
+            return requests.isEmpty
+            #else
+            return true
+            #endif
+        }
+    }
+
+    /// Starts summing `count` floats at `buffer` over the ranks (MPI_Iallreduce) and returns at
+    /// once; the buffer must stay untouched until ``wait(_:)``. Every rank must start the same
+    /// sums in the same order.
+    public func startSum(_ buffer: UnsafeMutablePointer<Float>, count: Int, into pending: PendingSums) {
+        guard isDistributed, count > 0 else { return }
+        #if canImport(CMPI)
+        let start = DispatchTime.now().uptimeNanoseconds
+        pending.requests.append(pretrain_mpi_start_float_sum(buffer, Int32(count)))
+        pending.bytes += count * MemoryLayout<Float>.stride
+        communicationSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        #endif
+    }
+
+    /// Lets started sums progress (Open MPI moves their data only inside MPI calls); true when all are done.
+    @discardableResult
+    public func progress(_ pending: PendingSums) -> Bool {
+        #if canImport(CMPI)
+        guard !pending.requests.isEmpty else { return true }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { communicationSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        return pending.requests.withUnsafeMutableBufferPointer { pretrain_mpi_test_all(Int32($0.count), $0.baseAddress) } != 0
+        #else
+        return true
+        #endif
+    }
+
+    /// Waits until every started sum is done.
+    public func wait(_ pending: PendingSums) {
+        #if canImport(CMPI)
+        guard !pending.requests.isEmpty else { return }
+        timed(bytes: pending.bytes) {
+            pending.requests.withUnsafeMutableBufferPointer { pretrain_mpi_wait_all(Int32($0.count), $0.baseAddress) }
+        }
+        pending.requests.removeAll()
+        pending.bytes = 0
+        #endif
+    }
+
     /// Each value summed over the ranks.
     public func sum(_ values: [Double]) -> [Double] {
         reduce(values, maximum: false)

@@ -212,12 +212,16 @@ public final class PretrainingObjectives: Module {
     ///
     /// `normalizers` defaults to the counts of `batches`; a data-parallel rank passes the counts of
     /// the whole job's batch (``DataParallel/sum(_:)-([[Int]])``).
+    /// `lastBackward` sees the last micro-batch's tape before its backward pass (data parallelism
+    /// starts summing gradients from it, ``DataParallel/watch(_:)``).
     public func accumulateGradients(_ batches: [PretrainingBatch], normalizers: [[Int]]? = nil, dropoutSeed: () -> UInt64,
-                                    draws: inout RandomGenerator, profile: inout StepProfile?) throws -> ObjectiveStatistics {
+                                    draws: inout RandomGenerator, profile: inout StepProfile?,
+                                    lastBackward: (Tape) -> Void = { _ in }) throws -> ObjectiveStatistics {
         let normalizers = normalizers ?? self.normalizers(for: batches)
         var stats = ObjectiveStatistics()
-        for batch in batches {
+        for (index, batch) in batches.enumerated() {
             let tape = Tape(seed: dropoutSeed())
+            if index == batches.count - 1 { lastBackward(tape) }
             if profile != nil { tape.backwardProfile = [:] }
             let start = DispatchTime.now().uptimeNanoseconds
             let (loss, s) = try self.loss(batch, normalizers: normalizers, training: true, tape: tape, random: &draws)

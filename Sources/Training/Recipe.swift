@@ -106,8 +106,14 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var evalBatches: Int = 20
     public var checkpointEvery: Int = 500
     public var keepCheckpoints: Int = 2
-    /// Threads for kernels and BLAS; 0 = all cores.
+    /// Threads for kernels and BLAS; 0 = all cores (under `mpirun`: the cores shared among the machine's ranks).
     public var threads: Int = 0
+
+    // Data parallelism (under `mpirun`; see DataParallel)
+    /// Gradients are summed across ranks in buckets of about this many MB.
+    public var allreduceBucketMB: Double = 4
+    /// Start each bucket's sum during the backward pass, as soon as its gradients are final.
+    public var overlapAllreduce: Bool = false
 
     public init() {}
 
@@ -124,6 +130,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         case clipNorm = "clip_norm", batchSize = "batch_size", gradAccum = "grad_accum", maxSteps = "max_steps"
         case timeLimitMinutes = "time_limit_minutes", logEvery = "log_every", evalEvery = "eval_every"
         case evalBatches = "eval_batches", checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints"
+        case allreduceBucketMB = "allreduce_bucket_mb", overlapAllreduce = "overlap_allreduce"
     }
 
     /// Missing keys keep their defaults, so a recipe file lists only what differs.
@@ -151,6 +158,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         try read(.timeLimitMinutes, &timeLimitMinutes); try read(.seed, &seed); try read(.logEvery, &logEvery)
         try read(.evalEvery, &evalEvery); try read(.evalBatches, &evalBatches); try read(.checkpointEvery, &checkpointEvery)
         try read(.keepCheckpoints, &keepCheckpoints); try read(.threads, &threads)
+        try read(.allreduceBucketMB, &allreduceBucketMB); try read(.overlapAllreduce, &overlapAllreduce)
         try read(.maskRatio, &maskRatio); try read(.randomRatio, &randomRatio); try read(.generatorSize, &generatorSize)
         try read(.discWeight, &discWeight); try read(.temperature, &temperature); try read(.biasCorrection, &biasCorrection)
         try read(.maxTrainFLOPs, &maxTrainFLOPs); try readChoice(.onNonfinite, &onNonfinite)
@@ -393,6 +401,7 @@ extension Recipe {
         try check(logEvery >= 1 && evalEvery >= 0 && evalBatches >= 0 && checkpointEvery >= 0 && keepCheckpoints >= 1,
                   "log_every and keep_checkpoints must be ≥ 1; eval_every, eval_batches and checkpoint_every ≥ 0")
         try check(threads >= 0 && timeLimitMinutes >= 0 && maxTrainFLOPs >= 0, "threads, time_limit_minutes and max_train_flops must be ≥ 0")
+        try check(allreduceBucketMB > 0, "allreduce_bucket_mb must be > 0 (got \(allreduceBucketMB))")
     }
 
     /// Whether the objectives predict masked tokens (all but clm): the data is masked as `masking` says.

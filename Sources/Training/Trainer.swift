@@ -61,7 +61,8 @@ public final class Trainer {
     public init(recipe: Recipe, objectives: PretrainingObjectives, stream: InstanceStream, heldout: InstanceStream?,
                 runFolder: URL, padID: Int32, group: ProcessGroup = .world) {
         self.recipe = recipe
-        parallel = DataParallel(parameters: objectives.parameters, group: group)
+        parallel = DataParallel(parameters: objectives.parameters, group: group, bucketBytes: Int(recipe.allreduceBucketMB * 1_048_576))
+        parallel.overlapsBackward = recipe.overlapAllreduce
         self.objectives = objectives
         self.stream = stream
         self.heldout = heldout
@@ -124,7 +125,7 @@ public final class Trainer {
             var noProfile: StepProfile?
             let normalizers = parallel.sum(objectives.normalizers(for: batches))
             let local = try objectives.accumulateGradients(batches, normalizers: normalizers, dropoutSeed: { parallel.rankSeed(state.random.next()) },
-                                                           draws: &draws, profile: &noProfile)
+                                                           draws: &draws, profile: &noProfile, lastBackward: parallel.watch)
             parallel.sumGradients()
             let stats = parallel.sum(local)
             let gradNorm = clipGradientNorm(parameters, maxNorm: recipe.clipNorm > 0 ? recipe.clipNorm : .infinity)
@@ -181,15 +182,16 @@ public final class Trainer {
                 progress.update(step: state.step, of: recipe.maxSteps, loss: stats.loss, lr: lr,
                                 tokensPerSecond: Double(stats.tokens) / max(1e-9, seconds), elapsed: state.elapsedSeconds)
             }
+            let checkpointsNow = recipe.checkpointEvery > 0 && state.step % recipe.checkpointEvery == 0 && state.step < recipe.maxSteps
+            if checkpointsNow { try parallel.checkInSync(parameters, step: state.step) }
             // Rank 0 evaluates and writes; the others wait for it in the next step's collectives.
             guard let log else { continue }
             if recipe.evalEvery > 0 && state.step % recipe.evalEvery == 0 && state.step < recipe.maxSteps {
                 if let record = try evaluate() { try log.append(record) }
             }
-            if recipe.checkpointEvery > 0 && state.step % recipe.checkpointEvery == 0 && state.step < recipe.maxSteps {
-                try checkpoint()
-            }
+            if checkpointsNow { try checkpoint() }
         }
+        try parallel.checkInSync(parameters, step: state.step)
         guard let log else { return }
         if showsProgress { progress.finishLine() }
         if recipe.evalEvery > 0, let record = try evaluate() { try log.append(record) }

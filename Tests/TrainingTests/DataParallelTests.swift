@@ -57,6 +57,21 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(b.gradient.scalars, [Float](repeating: 0, count: 10))
     }
 
+    func testBucketsAreWholeParametersCoveringTheBuffer() {
+        let sizes = [3, 40, 5, 5, 100, 2, 7]
+        let parameters = sizes.enumerated().map { Parameter(name: "p\($0)", value: Tensor(zeros: [$1])) }
+        let parallel = DataParallel(parameters: parameters, group: .single(), bucketBytes: 48 * 4)
+        let buckets = parallel.buckets
+        XCTAssertEqual(buckets.first?.lowerBound, 0)
+        XCTAssertEqual(buckets.last?.upperBound, parallel.gradients.count)
+        for (a, b) in zip(buckets, buckets.dropFirst()) { XCTAssertEqual(a.upperBound, b.lowerBound) }
+        let starts = Set(parallel.gradients.offsets)
+        for bucket in buckets { XCTAssertTrue(starts.contains(bucket.lowerBound), "buckets start at a parameter") }
+        for bucket in buckets.dropLast() { XCTAssertGreaterThanOrEqual(bucket.count * 4, 48 * 4) }
+        // 3+40 (padded 16+48) closes the first; 5, 5 and 100 the second; 2 and 7 are the last.
+        XCTAssertEqual(buckets.count, 3)
+    }
+
     func testStreamRowsReadOnlyTheShareAndMoveLikeTheWholeBatch() throws {
         let stream = SyntheticStream(vocab: 60, length: 12, perEpoch: 7, seed: 3)
         var whole = DataPosition(epoch: 1, index: 5), part = whole
