@@ -50,6 +50,7 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "PyTorchFiles", targets: ["PyTorchFiles"]),
         .library(name: "ModelConfig", targets: ["ModelConfig"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "PretrainingData", targets: ["PretrainingData"]),
@@ -60,6 +61,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The zip container of PyTorch's pytorch_model.bin (`pretrain convert`).
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: blasTargets + [
         // Layer 0: matrix products from the platform's BLAS and its thread control.
@@ -84,13 +87,16 @@ let package = Package(
         // Formats, independent of everything numeric.
         .target(name: "Tokenizers", swiftSettings: checkedSwift),
         .target(name: "SafeTensors", swiftSettings: checkedSwift),
+        // PyTorch's torch.save archives read without unpickling arbitrary objects → safetensors.
+        .target(name: "PyTorchFiles", dependencies: ["SafeTensors", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                swiftSettings: checkedSwift),
         .target(name: "ModelConfig", swiftSettings: checkedSwift),
         // The command-line tool.
         .executableTarget(
             name: "pretrain",
             dependencies: [
                 "Tensors", "Autodiff", "NN", "Optimizers", "Tokenizers", "BLAS", "Collectives", "Models", "ModelConfig", "SafeTensors",
-                "PretrainingData", "Tasks", "Training", "FineTuning",
+                "PretrainingData", "Tasks", "Training", "FineTuning", "PyTorchFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: checkedSwift),
@@ -101,6 +107,7 @@ let package = Package(
         .testTarget(name: "OptimizersTests", dependencies: ["Optimizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PyTorchFilesTests", dependencies: ["PyTorchFiles", "SafeTensors", .product(name: "ZIPFoundation", package: "ZIPFoundation")], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelConfigTests", dependencies: ["ModelConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Collectives", "Training", "Models", "PretrainingData", "SafeTensors"], resources: [.copy("Fixtures")]),

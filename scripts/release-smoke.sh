@@ -79,5 +79,19 @@ if [ -d data/pattern ]; then
   expect 0 "the model has 32 positions" -- $P finetune --task pos --model "$T/short" --out "$T/ft" --set epochs=1 --set max_train_examples=16
 fi
 
+# pytorch_model.bin: a folder with only it is told to convert; convert never runs a pickle's code;
+# the converted folder loads (the next complaint is the missing tokenizer, not the weights).
+PT=Tests/PyTorchFilesTests/Fixtures
+mkdir -p "$T/pt" && cp "$PT/bert/config.json" "$PT/bert/pytorch_model.bin" "$T/pt/"
+expect 1 "pretrain convert" -- $P fill-mask --model "$T/pt" "a [MASK]"
+expect 0 "26 tensors" -- $P convert "$T/pt"
+expect 1 "tokenizer.json not found" -- $P fill-mask --model "$T/pt" "a [MASK]"
+expect 1 "exists already" -- $P convert "$T/pt"
+expect 0 "f16" -- $P convert "$T/pt" --dtype f16 --output "$T/pt/model-f16.safetensors"
+expect 1 "would run code" -- $P convert "$PT/evil.bin" --output "$T/evil.safetensors"
+[ -e "$T/evil.safetensors" ] && { failed=$((failed + 1)); echo "FAIL: convert wrote output for evil.bin" >&2; }
+head -c 9000 "$PT/bert/pytorch_model.bin" > "$T/cut.bin"
+expect 1 "truncated or damaged" -- $P convert "$T/cut.bin" --output "$T/cut.safetensors"
+
 echo "release smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

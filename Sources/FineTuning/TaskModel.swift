@@ -84,8 +84,7 @@ public final class TaskModel: Module {
     /// the encoder's own weights must all be there) and puts a new `head` on it — or, with
     /// `requiringHead` (a distillation teacher), the folder's own head, which must be there.
     public static func load(folder: URL, head: Head, seed: UInt64, requiringHead: Bool = false) throws -> TaskModel {
-        let configURL = folder.appendingPathComponent("config.json"), weightsURL = folder.appendingPathComponent("model.safetensors")
-        for url in [configURL, weightsURL] where !FileManager.default.fileExists(atPath: url.path) { throw ModelError.missingFile(url.path) }
+        let (configURL, weightsURL) = try ModelFolder.files(in: folder)
         let file = try ConfigFile.load(from: configURL)
         var config = file.encoder
         let weights = try SafeTensorsFile(contentsOf: weightsURL)

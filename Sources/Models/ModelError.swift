@@ -12,6 +12,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case missingAndUnexpectedKeys(missing: [String], unexpected: [String], file: String)
     case tensorShapeMismatch(name: String, expected: [Int], found: [Int], file: String)
     case missingFile(String)
+    /// The folder has PyTorch's pytorch_model.bin but no model.safetensors.
+    case needsConversion(folder: String)
     case nonFiniteWeights(name: String, index: Int, file: String)
 
     public var description: String {
@@ -40,6 +42,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "\(file): tensor \(name) holds NaN or infinity (element \(index)); the model is broken — use an earlier checkpoint or re-export it"
         case .missingFile(let path):
             return "\(path) not found; a model folder holds config.json and model.safetensors (and tokenizer.json)"
+        case .needsConversion(let folder):
+            return "\(folder) has pytorch_model.bin but no model.safetensors; PyTorch's pickle format is not loaded directly (unpickling can run code), so convert it once: pretrain convert \(folder)"
         }
     }
 }

@@ -9,15 +9,26 @@ extension SafeTensorsFile: TensorReader {
     }
 }
 
+/// The files of a Hugging Face model folder.
+public enum ModelFolder {
+    /// `folder/config.json` and `folder/model.safetensors`, after checking both exist; a folder
+    /// with only PyTorch's `pytorch_model.bin` is told to convert it (``ModelError/needsConversion(folder:)``).
+    public static func files(in folder: URL) throws -> (config: URL, weights: URL) {
+        let config = folder.appendingPathComponent("config.json"), weights = folder.appendingPathComponent("model.safetensors")
+        let exists = { (url: URL) in FileManager.default.fileExists(atPath: url.path) }
+        if !exists(weights) && exists(folder.appendingPathComponent("pytorch_model.bin")) {
+            throw ModelError.needsConversion(folder: folder.path)
+        }
+        for url in [config, weights] where !exists(url) { throw ModelError.missingFile(url.path) }
+        return (config, weights)
+    }
+}
+
 extension PretrainingModel {
     /// Loads a Hugging Face model folder (config.json + model.safetensors). The heads come from
     /// `architectures` unless `heads` is given; loading is strict unless `strict` is false.
     public static func load(folder: URL, heads: HeadSet? = nil, strict: Bool = true) throws -> PretrainingModel {
-        let configURL = folder.appendingPathComponent("config.json")
-        let weightsURL = folder.appendingPathComponent("model.safetensors")
-        for url in [configURL, weightsURL] where !FileManager.default.fileExists(atPath: url.path) {
-            throw ModelError.missingFile(url.path)
-        }
+        let (configURL, weightsURL) = try ModelFolder.files(in: folder)
         let file = try ConfigFile.load(from: configURL)
         let chosen = heads ?? ArchitectureName.heads(for: file.architectures.first ?? "")
         let model = try PretrainingModel(config: file.encoder, heads: chosen, seed: 0)

@@ -23,6 +23,8 @@ public struct SafeTensorsWriter {
     enum Storage {
         case pointer(UnsafeBufferPointer<Float>)
         case array([Float])
+        /// Values already in the entry's dtype, little-endian (any dtype).
+        case bytes(Data)
     }
 
     struct Entry {
@@ -35,6 +37,7 @@ public struct SafeTensorsWriter {
             switch storage {
             case .pointer(let values): return try body(values)
             case .array(let values): return try values.withUnsafeBufferPointer(body)
+            case .bytes: return try body(UnsafeBufferPointer(start: nil, count: 0))
             }
         }
 
@@ -42,6 +45,7 @@ public struct SafeTensorsWriter {
             switch storage {
             case .pointer(let values): return values.count
             case .array(let values): return values.count
+            case .bytes(let data): return data.count / dtype.size
             }
         }
     }
@@ -78,9 +82,23 @@ public struct SafeTensorsWriter {
         added.insert(name)
     }
 
-    private func validate(_ name: String, shape: [Int], count: Int, dtype: SafeTensorsDType) throws {
+    /// Adds a tensor whose values are already `dtype`'s little-endian bytes (any dtype: what a
+    /// converter copies from another format). The bytes are kept by reference, not copied.
+    ///
+    /// - Throws: ``SafeTensorsError/duplicateName(_:)``, or ``SafeTensorsError/shapeMismatch(tensor:shape:count:)``
+    ///   if the byte count is not `shape`'s product times the dtype's size.
+    public mutating func add(_ name: String, shape: [Int], bytes: Data, dtype: SafeTensorsDType) throws {
+        guard bytes.count % dtype.size == 0 else {
+            throw SafeTensorsError.shapeMismatch(tensor: name, shape: shape, count: bytes.count / dtype.size)
+        }
+        try validate(name, shape: shape, count: bytes.count / dtype.size, dtype: dtype, converting: false)
+        entries.append(Entry(name: name, shape: shape, storage: .bytes(bytes), dtype: dtype))
+        added.insert(name)
+    }
+
+    private func validate(_ name: String, shape: [Int], count: Int, dtype: SafeTensorsDType, converting: Bool = true) throws {
         guard !added.contains(name) else { throw SafeTensorsError.duplicateName(name) }
-        guard dtype.isWritable else { throw SafeTensorsError.unsupportedOutputDType(tensor: name, dtype: dtype.rawValue) }
+        guard dtype.isWritable || !converting else { throw SafeTensorsError.unsupportedOutputDType(tensor: name, dtype: dtype.rawValue) }
         var product = 1
         for dimension in shape {
             let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
@@ -202,6 +220,10 @@ public struct SafeTensorsWriter {
         let chunk = 1 << 15
         var buffer = [UInt16](repeating: 0, count: chunk)
         for entry in entries {
+            if case let .bytes(data) = entry.storage {
+                try data.withUnsafeBytes { try writeAll(fd, $0) }
+                continue
+            }
             try entry.withValues { values in
                 guard let source = values.baseAddress, !values.isEmpty else { return }
                 if entry.dtype == .f32 {

@@ -53,8 +53,8 @@ public final class ReplacedTokenDetection: PretrainingObjective {
     public static func load(discriminator discriminatorFolder: URL, generator generatorFolder: URL, discriminatorWeight: Double = 50,
                             temperature: Float = 1) throws -> ReplacedTokenDetection {
         let discriminator = try PretrainingModel.load(folder: discriminatorFolder, heads: [.replacedToken])
-        let weightsURL = generatorFolder.appendingPathComponent("model.safetensors")
-        let file = try ConfigFile.load(from: generatorFolder.appendingPathComponent("config.json"))
+        let (configURL, weightsURL) = try ModelFolder.files(in: generatorFolder)
+        let file = try ConfigFile.load(from: configURL)
         let generator = try PretrainingModel(config: file.encoder, heads: [.maskedLM], sharedEmbeddings: discriminator.encoder.embeddings)
         let own = generator.parameters.filter { p in !discriminator.parameters.contains { $0 === p } }
         let report = try Checkpoint.load(own, family: .electra, from: SafeTensorsFile(contentsOf: weightsURL), file: weightsURL.path, strict: false)

@@ -148,6 +148,12 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try PretrainingModel.load(folder: folder)) { error in
             XCTAssertEqual(error as? ModelError, .missingFile(weights.path))
         }
+        // Only PyTorch's pickle: the error says to convert it.
+        try Data("PK".utf8).write(to: folder.appendingPathComponent("pytorch_model.bin"))
+        XCTAssertThrowsError(try PretrainingModel.load(folder: folder)) { error in
+            XCTAssertEqual(error as? ModelError, .needsConversion(folder: folder.path))
+            XCTAssertTrue("\(error)".contains("pretrain convert \(folder.path)"))
+        }
     }
 
     func testBadInputsAreNamedErrors() throws {
