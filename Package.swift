@@ -57,6 +57,7 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Tasks", targets: ["Tasks"]),
         .library(name: "FineTuning", targets: ["FineTuning"]),
+        .library(name: "PretrainKit", targets: ["PretrainKit"]),
         .executable(name: "pretrain", targets: ["pretrain"]),
     ],
     dependencies: [
@@ -84,6 +85,9 @@ let package = Package(
         // Layer 6: objectives, the trainer, checkpoints and recipes.
         .target(name: "Training", dependencies: ["Collectives", "Models", "Optimizers", "PretrainingData", "SafeTensors", "Tokenizers"], swiftSettings: checkedSwift),
         .target(name: "FineTuning", dependencies: ["Collectives", "Models", "Tasks", "Training", "Tokenizers"], swiftSettings: checkedSwift),
+        // Layer 7: the jobs people come for, a few lines each (load a folder, embed, fill masks,
+        // detect replaced tokens, generate, classify); the CLI is a thin caller of it.
+        .target(name: "PretrainKit", dependencies: ["FineTuning", "Models", "SafeTensors", "Tokenizers"], swiftSettings: checkedSwift),
         // Formats, independent of everything numeric.
         .target(name: "Tokenizers", swiftSettings: checkedSwift),
         .target(name: "SafeTensors", swiftSettings: checkedSwift),
@@ -96,7 +100,7 @@ let package = Package(
             name: "pretrain",
             dependencies: [
                 "Tensors", "Autodiff", "NN", "Optimizers", "Tokenizers", "BLAS", "Collectives", "Models", "ModelConfig", "SafeTensors",
-                "PretrainingData", "Tasks", "Training", "FineTuning", "PyTorchFiles",
+                "PretrainingData", "Tasks", "Training", "FineTuning", "PyTorchFiles", "PretrainKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: checkedSwift),
@@ -114,5 +118,6 @@ let package = Package(
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Models", "Tasks", "Tokenizers", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PretrainingDataTests", dependencies: ["PretrainingData", "Tokenizers", "Tensors"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizers"]),
+        .testTarget(name: "PretrainKitTests", dependencies: ["PretrainKit", "FineTuning", "Training", "Models", "Tasks"]),
     ]
 )

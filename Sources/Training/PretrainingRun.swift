@@ -32,9 +32,19 @@ public struct PretrainingRun {
     }
 
     /// Opens (or, with `resume`, reopens) a run. Under `mpirun`, rank 0 writes the folder (recipe,
-    /// tokenizer, shards) while the other ranks wait, then read what it wrote.
-    public init(recipe requested: Recipe, overrides: [String], corpus: CorpusOptions, folder: URL, resume: Bool,
-                report: @escaping (String) -> Void, group: ProcessGroup = .world) throws {
+    /// tokenizer, shards) while the other ranks wait, then read what it wrote. From code:
+    ///
+    /// ```swift
+    /// let recipe = try Recipe.load("roberta", overrides: ["model=tiny", "max_steps=2000"])
+    /// let run = try PretrainingRun(recipe: recipe, corpus: .init(files: ["corpus.txt"]), folder: URL(fileURLWithPath: "runs/rob"))
+    /// try run.trainer.train()
+    /// let folders = try run.export()      // runs/rob/model: a Hugging Face folder with its tokenizer
+    /// ```
+    ///
+    /// `overrides` (`key=value`) apply on top of a resumed run's own recipe.json.
+    public init(recipe requested: Recipe, overrides: [String] = [], corpus: CorpusOptions, folder: URL, resume: Bool = false,
+                report: @escaping (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) },
+                group: ProcessGroup = .world) throws {
         self.folder = folder
         if !group.isLeader { group.barrier() }
         let fm = FileManager.default

@@ -3,6 +3,7 @@ import Collectives
 import FineTuning
 import Foundation
 import Models
+import PretrainKit
 import Tasks
 import Tokenizers
 import Training
@@ -101,26 +102,14 @@ struct FineTuneCommand: ParsableCommand {
             // Under mpirun rank 0 writes and prints; ranks on one machine share its cores.
             let world = ProcessGroup.world
             Threading.configure(threads: settings.threads > 0 ? settings.threads : world.defaultThreads(cores: Threading.coreCount))
-            var (task, positive) = try taskOptions.load()
-            if settings.maxTrainExamples > 0, task.train.count > settings.maxTrainExamples { task.train = task.train.prefix(settings.maxTrainExamples) }
-            let folder = URL(fileURLWithPath: model)
-            let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
-            let taskModel = try TaskModel.load(folder: folder, head: FineTuner.head(for: task, settings: settings, positiveLabel: positive), seed: settings.seed)
-            let run = URL(fileURLWithPath: out)
+            let (task, positive) = try taskOptions.load()
             if world.isLeader {
-                try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
-                try JSONSerialization.data(withJSONObject: settings.json, options: [.sortedKeys, .prettyPrinted])
-                    .write(to: run.appendingPathComponent("settings.json"))
                 FileHandle.standardError.write(Data(("\(task.name): \(task.kind.rawValue), train \(task.train.count), dev \(task.dev.count), test \(task.test.count)"
                                                      + (world.isDistributed ? ", \(world.size) ranks × \(Threading.threadCount) threads" : "") + "\n").utf8))
             }
-            let tuner = FineTuner(task: task, model: taskModel, tokenizer: tokenizer, settings: settings, runFolder: run, positiveLabel: positive)
-            if !world.isLeader { tuner.report = { _ in } }
-            if !settings.teacher.isEmpty {
-                let teacher = try TaskModel.load(folder: URL(fileURLWithPath: settings.teacher), head: taskModel.head, seed: settings.seed, requiringHead: true)
-                tuner.distillation = try TaskDistillation(teacher: teacher, student: taskModel, temperature: settings.distillTemperature, alpha: settings.distillAlpha)
-            }
-            let best = try tuner.train(group: world)
+            let run = URL(fileURLWithPath: out)
+            let best = try FineTuneJob(task: task, positiveLabel: positive, model: URL(fileURLWithPath: model), runFolder: run, settings: settings)
+                .run(group: world)
             guard world.isLeader else { return }
             print("best dev: " + best.keys.sorted().map { String(format: "%@ %.4f", $0, best[$0]!) }.joined(separator: "  "))
             print("model: \(run.appendingPathComponent("model").path)")
@@ -191,7 +180,7 @@ struct EvalCommand: ParsableCommand {
     /// The perplexity of a text file under a causal LM: the file's text (lines joined by newlines)
     /// tokenized as one, scored in windows (see `PretrainingModel.score`).
     func scorePerplexity(of path: String) throws {
-        let loaded = try LoadedModel(model)
+        let loaded = try TextModel(model)
         let text = try TextFiles.lines(path).joined(separator: "\n")
         let tokens = try loaded.tokenizer.encode(text, addSpecialTokens: false).ids.map { Int32($0) }
         let score = try loaded.model.score(tokens, window: window)

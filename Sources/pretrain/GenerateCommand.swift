@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import PretrainKit
 import Tensors
 import Tokenizers
 
@@ -53,18 +54,15 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             Threading.configure(threads: threads ?? Threading.coreCount)
-            let loaded = try LoadedModel(model)
+            let loaded = try TextModel(model)
             let options = GenerationOptions(maxNewTokens: maxNewTokens, decoding: decoding, seed: seed)
             var index = 0
             for chunk in try inputs.batches() {
-                let prompts = try chunk.map { text in try loaded.tokenizer.encode(text, addSpecialTokens: false).ids.map { Int32($0) } }
-                let generated = try loaded.model.generate(prompts, options: options, promptIndexOffset: index)
-                for (i, ids) in generated.enumerated() {
-                    let text = try loaded.tokenizer.decode(ids.map(Int.init), skipSpecialTokens: true)
+                for (prompt, continuation) in zip(chunk, try loaded.generate(chunk, options: options, promptIndexOffset: index)) {
                     if json {
-                        try printJSONLine(["prompt_ids": prompts[i].map(Int.init), "ids": ids.map(Int.init), "text": text])
+                        try printJSONLine(["prompt_ids": continuation.promptIDs, "ids": continuation.ids, "text": continuation.text])
                     } else {
-                        print(chunk[i] + text)
+                        print(prompt + continuation.text)
                     }
                 }
                 index += chunk.count

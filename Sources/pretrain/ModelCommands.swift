@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import PretrainKit
 import Tokenizers
 
 /// TEXT, or --input FILE with one text per line.
@@ -28,45 +29,6 @@ struct TextInputOptions: ParsableArguments {
     func batches() throws -> [[String]] {
         let all = try texts()
         return stride(from: 0, to: all.count, by: batchSize).map { Array(all[$0..<min(all.count, $0 + batchSize)]) }
-    }
-}
-
-/// A model folder (config.json + model.safetensors + tokenizer.json) ready to run.
-struct LoadedModel {
-    let model: PretrainingModel
-    let tokenizer: Tokenizer
-    let folder: URL
-
-    init(_ path: String, heads: HeadSet? = nil) throws {
-        let folder = URL(fileURLWithPath: path)
-        self.folder = folder
-        model = try PretrainingModel.load(folder: folder, heads: heads)
-        let tokenizerPath = ["tokenizer.json", "vocab.txt"].map { folder.appendingPathComponent($0).path }
-            .first { FileManager.default.fileExists(atPath: $0) }
-        guard let tokenizerPath else { throw ModelError.missingFile(folder.appendingPathComponent("tokenizer.json").path) }
-        tokenizer = try Tokenizer.load(path: tokenizerPath)
-        if tokenizer.vocabularySize > model.config.vocabSize {
-            throw ModelError.invalidConfiguration(
-                "the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(model.config.vocabSize); they do not belong together")
-        }
-    }
-
-    /// The longest sequence the model takes.
-    var maxLength: Int { model.config.maxPositions - model.config.positionOffset }
-
-    /// Encodes texts (truncated to `maxLength`), padded to the longest into one batch.
-    func batch(_ texts: [String], maxLength limit: Int? = nil) throws -> (EncoderInput, [Encoding]) {
-        let encodings = try tokenizer.encodeBatch(texts, truncation: .some(TruncationParams(maxLength: min(limit ?? maxLength, maxLength))),
-                                                  padding: .some(nil))
-        let length = max(1, encodings.map(\.count).max() ?? 1)
-        var ids: [Int32] = [], types: [Int32] = [], mask: [Float] = []
-        for e in encodings {
-            let pad = length - e.count
-            ids += e.ids.map { Int32($0) } + [Int32](repeating: Int32(model.config.padTokenId), count: pad)
-            types += e.typeIDs.map { Int32($0) } + [Int32](repeating: 0, count: pad)
-            mask += [Float](repeating: 1, count: e.count) + [Float](repeating: 0, count: pad)
-        }
-        return (EncoderInput(ids: ids, tokenTypes: types, attentionMask: mask, batch: encodings.count, length: length), encodings)
     }
 }
 
@@ -130,47 +92,20 @@ struct FillMaskCommand: ParsableCommand {
     @OptionGroup var inputs: TextInputOptions
 
     func run() throws {
-        let loaded = try LoadedModel(model, heads: [.maskedLM])
-        guard let head = loaded.model.maskedLM else { throw ModelError.invalidConfiguration("\(model) has no masked-LM head") }
-        guard let maskID = loaded.tokenizer.id(of: "[MASK]") ?? loaded.tokenizer.id(of: "<mask>") else {
-            throw ModelError.invalidConfiguration("the tokenizer has no [MASK] or <mask> token")
-        }
-        for chunk in try inputs.batches() {
-            let (input, encodings) = try loaded.batch(chunk)
-            var positions: [Int32] = []
-            for (b, e) in encodings.enumerated() {
-                for (t, id) in e.ids.enumerated() where id == maskID { positions.append(Int32(b * input.length + t)) }
-            }
-            let tape = Tape(recording: false)
-            // Only the mask rows are read, so the last layer runs on those rows alone.
-            let out = try loaded.model.encoder(input, training: false, tape: tape, readingOnly: positions)
-            let logits = positions.isEmpty ? nil : try head(out.hidden, positions: out.rows(at: positions), tape: tape).value
-            var row = 0
-            for (b, e) in encodings.enumerated() {
-                var masks: [[String: Any]] = []
-                for (t, id) in e.ids.enumerated() where id == maskID {
-                    let v = loaded.model.config.vocabSize
-                    let scores = Array(UnsafeBufferPointer(start: logits!.data + row * v, count: v))
-                    row += 1
-                    let mx = scores.max()!
-                    let total = scores.reduce(0.0) { $0 + exp(Double($1 - mx)) }
-                    let top = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(topK)
-                    masks.append(["position": t, "top_ids": Array(top),
-                                  "top_tokens": top.map { loaded.tokenizer.token(of: $0) ?? "" },
-                                  "top_probs": top.map { exp(Double(scores[$0] - mx)) / total }])
-                }
-                _ = b
-                if json {
-                    try printJSONLine(["masks": masks])
-                } else {
-                    print(chunk[b])
-                    for m in masks {
-                        // Shown as text (Hugging Face's `token_str`): "Ġthe" → " the", "##ing" → "ing".
-                        let shown = (m["top_ids"] as! [Int]).map { id in
-                            ((try? loaded.tokenizer.decode([id])) ?? loaded.tokenizer.token(of: id) ?? "").trimmingCharacters(in: .whitespaces)
+        try reportingErrors {
+            let loaded = try TextModel(model, heads: [.maskedLM])
+            for chunk in try inputs.batches() {
+                for (text, masks) in zip(chunk, try loaded.fillMask(chunk, topK: topK)) {
+                    if json {
+                        try printJSONLine(["masks": masks.map { m in
+                            ["position": m.position, "top_ids": m.candidates.map(\.id), "top_tokens": m.candidates.map(\.token),
+                             "top_probs": m.candidates.map(\.probability)] as [String: Any]
+                        }])
+                    } else {
+                        print(text)
+                        for m in masks {
+                            print("  [\(m.position)] " + m.candidates.map { String(format: "%@ %.3f", $0.text, $0.probability) }.joined(separator: ", "))
                         }
-                        let pairs = zip(shown, m["top_probs"] as! [Double]).map { String(format: "%@ %.3f", $0, $1) }
-                        print("  [\(m["position"]!)] " + pairs.joined(separator: ", "))
                     }
                 }
             }
@@ -189,15 +124,10 @@ struct EmbedCommand: ParsableCommand {
     @OptionGroup var inputs: TextInputOptions
 
     func run() throws {
-        let loaded = try LoadedModel(model, heads: [])
-        let pooling = try SentencePooling.load(folder: loaded.folder)
-        for chunk in try inputs.batches() {
-            let (input, _) = try loaded.batch(chunk, maxLength: pooling.maxSequenceLength)
-            let hidden = try loaded.model.encoder(input, training: false, tape: Tape(recording: false)).hidden.value
-            let vectors = pooling.pool(hidden: hidden, mask: Tensor(input.attentionMask!, shape: [input.batch, input.length]))
-            let h = loaded.model.config.hiddenSize
-            for b in 0..<chunk.count {
-                try printJSONLine(["embedding": vectors[b * h..<(b + 1) * h].map { Double($0) }])
+        try reportingErrors {
+            let loaded = try TextModel(model, heads: [])
+            for chunk in try inputs.batches() {
+                for vector in try loaded.embed(chunk) { try printJSONLine(["embedding": vector.map(Double.init)]) }
             }
         }
     }
@@ -217,18 +147,15 @@ struct DetectReplacedCommand: ParsableCommand {
     @OptionGroup var inputs: TextInputOptions
 
     func run() throws {
-        let loaded = try LoadedModel(model, heads: [.replacedToken])
-        guard let head = loaded.model.replacedToken else { throw ModelError.invalidConfiguration("\(model) is not an ELECTRA discriminator") }
-        for chunk in try inputs.batches() {
-            let (input, encodings) = try loaded.batch(chunk)
-            let tape = Tape(recording: false)
-            let logits = head(try loaded.model.encoder(input, training: false, tape: tape).hidden, tape: tape).value
-            for (b, e) in encodings.enumerated() {
-                let row = (0..<e.count).map { Double(logits.data[b * input.length + $0]) }
-                if json {
-                    try printJSONLine(["tokens": e.tokens, "logits": row, "replaced": row.map { $0 > 0 }])
-                } else {
-                    print(zip(e.tokens, row).map { $1 > 0 ? "[\($0)]" : $0 }.joined(separator: " "))
+        try reportingErrors {
+            let loaded = try TextModel(model, heads: [.replacedToken])
+            for chunk in try inputs.batches() {
+                for scores in try loaded.detectReplaced(chunk) {
+                    if json {
+                        try printJSONLine(["tokens": scores.tokens, "logits": scores.logits.map(Double.init), "replaced": scores.replaced])
+                    } else {
+                        print(zip(scores.tokens, scores.replaced).map { $1 ? "[\($0)]" : $0 }.joined(separator: " "))
+                    }
                 }
             }
         }
