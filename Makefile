@@ -16,11 +16,13 @@ demo: setup
 
 # PRETRAIN_REQUIRE_DATA: setup has installed the real data, so tests that need it must not skip.
 # Then bad input against the release binary (what users run), scripts/release-smoke.sh, and
-# 2-rank data parallelism under mpirun against one process, scripts/mpi-check.sh.
+# 2-rank data parallelism under mpirun against one process, scripts/mpi-check.sh, and the
+# Examples package (a user's package depending on this one by path), scripts/examples-check.sh.
 test: setup
 	$(BLAS_ENV) PRETRAIN_REQUIRE_DATA=1 swift test
 	$(BLAS_ENV) bash scripts/release-smoke.sh
 	$(BLAS_ENV) bash scripts/mpi-check.sh
+	$(BLAS_ENV) bash scripts/examples-check.sh
 
 bench-kernels: setup
 	swift build -c release --product pretrain

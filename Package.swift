@@ -64,6 +64,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // The zip container of PyTorch's pytorch_model.bin (`pretrain convert`).
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // `swift package generate-documentation --target PretrainKit` (the DocC catalog).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: blasTargets + [
         // Layer 0: matrix products from the platform's BLAS and its thread control.

@@ -30,7 +30,7 @@ public final class TextModel {
     /// Pooling from the folder's sentence-transformers files (mean pooling when there are none).
     public private(set) lazy var pooling: Result<SentencePooling, Error> = Result { try SentencePooling.load(folder: folder) }
 
-    /// Loads `folder`: config.json + model.safetensors (see ``ModelFolder/files(in:)``) and
+    /// Loads `folder`: config.json + model.safetensors (see `ModelFolder.files(in:)`) and
     /// tokenizer.json (or a WordPiece vocab.txt). `heads` overrides the folder's own.
     public init(folder: URL, heads: HeadSet? = nil) throws {
         self.folder = folder
