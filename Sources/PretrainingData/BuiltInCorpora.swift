@@ -8,6 +8,9 @@ public enum BuiltInCorpus: String, CaseIterable, Sendable {
     case web
     /// King James Bible (`bible`): one document per chapter, one verse per line.
     case kjv
+    /// Reina-Valera 1909, Spanish (SWORD module spaRV1909eb): one document per chapter, one verse
+    /// per line, Strong's numbers (`<G5547>`) removed — the Spanish side of translation LM.
+    case rv1909
     /// GCIDE (Webster 1913 + WordNet): one document per entry, its headword then its senses and quotations.
     case gcide
     /// `fortune` quotes: one document per quote, one line per line.
@@ -19,6 +22,7 @@ public enum BuiltInCorpus: String, CaseIterable, Sendable {
         case .wordnet: return "WordNet 3.0 glosses and examples (~117k synsets, ~8 MB)"
         case .web: return "World English Bible (~37k verses, ~5 MB)"
         case .kjv: return "King James Bible (~31k verses, ~4 MB)"
+        case .rv1909: return "Reina-Valera 1909, Spanish (~31k verses, ~3.9 MB)"
         case .gcide: return "GCIDE dictionary, Webster 1913 (~200k entries, ~30 MB)"
         case .fortunes: return "fortune quotes (~14k quotes, ~2.5 MB)"
         }
@@ -42,6 +46,10 @@ public enum BuiltInCorpus: String, CaseIterable, Sendable {
                 ? nil : "run `apt-get install -y sword-text-web` (or `bash scripts/setup.sh`)."
         case .kjv:
             return findExecutable("bible") != nil ? nil : "run `apt-get install -y bible-kjv` (or `bash scripts/setup.sh`)."
+        case .rv1909:
+            guard findExecutable("diatheke") != nil else { return "run `apt-get install -y diatheke sword-text-sparv` (or `bash scripts/setup.sh`)." }
+            return fm.fileExists(atPath: "/usr/share/sword/mods.d/spaRV1909eb.conf") || fm.fileExists(atPath: "/usr/share/sword/mods.d/sparv1909eb.conf")
+                ? nil : "run `apt-get install -y sword-text-sparv` (or `bash scripts/setup.sh`)."
         case .gcide:
             let d = dataDirectory.appendingPathComponent("gcide")
             guard fm.fileExists(atPath: d.appendingPathComponent("gcide.dict.dz").path),
@@ -63,6 +71,8 @@ public enum BuiltInCorpus: String, CaseIterable, Sendable {
         case .wordnet: source = WordNetSource(paths: Self.wordnetFiles)
         case .web:
             source = WebBibleSource(command: try CommandLines(executable: "diatheke", arguments: ["-b", "engWEB2015eb", "-f", "plain", "-k", "Gen 1:1-Rev 22:21"]))
+        case .rv1909:
+            source = WebBibleSource(command: try CommandLines(executable: "diatheke", arguments: ["-b", "spaRV1909eb", "-f", "plain", "-k", "Gen 1:1-Rev 22:21"]))
         case .kjv:
             source = KJVSource(command: try CommandLines(executable: "bible", arguments: ["Gen1:1-Rev22:21"], environment: ["COLUMNS": "100000"]))
         case .gcide:
@@ -204,14 +214,31 @@ func parseVerseHeader(_ line: String) -> (book: Substring, chapter: Int, verse: 
     return (book, c, v, line[colon.upperBound...])
 }
 
+/// A line that is only `(ModuleName)`.
+func isModuleName(_ line: String) -> Bool {
+    let t = line.trimmingCharacters(in: .whitespaces)
+    return t.count > 2 && t.first == "(" && t.last == ")" && t.dropFirst().dropLast().allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+}
+
+/// The text without `<…>` tags.
+func removeMarkup<S: StringProtocol>(_ s: S) -> String {
+    guard s.contains("<") else { return String(s) }
+    var out = "", inTag = false
+    for c in s {
+        if c == "<" { inTag = true } else if c == ">" && inTag { inTag = false } else if !inTag { out.append(c) }
+    }
+    return out
+}
+
 /// Collapses runs of whitespace to one space and trims.
 func collapseWhitespace<S: StringProtocol>(_ s: S) -> String {
     s.split(whereSeparator: \.isWhitespace).joined(separator: " ")
 }
 
-/// `diatheke -f plain` output: `Book C:V: text`, poetry continuing on the following lines up to a
-/// blank line; anything else (psalm titles repeated by diatheke, the glossary after Revelation)
-/// is not verse text and is left out.
+/// `diatheke -f plain` output (the WEB and the Reina-Valera modules): `Book C:V: text`, poetry
+/// continuing on the following lines up to a blank line; anything else (psalm titles repeated by
+/// diatheke, the glossary after Revelation) is not verse text and is left out, and so is markup
+/// left in the text (the Reina-Valera's Strong's numbers, `<G5547>`).
 final class WebBibleSource: DocumentSource {
     let command: CommandLines
     var chapter: (book: String, number: Int)?
@@ -244,16 +271,17 @@ final class WebBibleSource: DocumentSource {
                 var finished: [String]? = nil
                 if let c = chapter, c.book != key.0 || c.number != key.1 { finished = verses; verses = [] }
                 chapter = key
-                verses.append(collapseWhitespace(h.text))
+                verses.append(collapseWhitespace(removeMarkup(h.text)))
                 open = true
                 if let f = finished, !f.isEmpty { return f }
-            } else if isBlank(line) {
+            } else if isBlank(line) || isModuleName(line) {
+                // diatheke ends its output with the module's name, `(spaRV1909eb)`, on a line of its own.
                 if let p = pending { appendToVerse(p) }
                 pending = nil
                 open = false
             } else if open {
                 if let p = pending { appendToVerse(p) }
-                pending = collapseWhitespace(line)
+                pending = collapseWhitespace(removeMarkup(line))
             }
         }
         if let p = pending { appendToVerse(p) }

@@ -50,6 +50,23 @@ final class BuiltInCorporaTests: XCTestCase {
         XCTAssertGreaterThan(s.statistics.documents, 1_189)
     }
 
+    func testReinaValeraChaptersAndVersesWithoutMarkup() throws {
+        let s = try stream(.rv1909)
+        guard let genesis1 = try s.nextDocument() else { return XCTFail("no document") }
+        XCTAssertEqual(genesis1.count, 31)
+        XCTAssertEqual(genesis1.first, "EN el principio crió Dios los cielos y la tierra.")
+        var last = genesis1, documents = [genesis1]
+        while let d = try s.nextDocument() { last = d; documents.append(d) }
+        // Strong's numbers are dropped: "Jesucristo <G5547> sea" → "Jesucristo sea".
+        XCTAssertEqual(last.last, "La gracia de nuestro Señor Jesucristo sea con todos vosotros. Amén.")
+        XCTAssertFalse(documents.joined().contains { $0.contains("<") || $0.contains(">") })
+        XCTAssertEqual(s.statistics.documents, 1_189)
+        XCTAssertGreaterThan(s.statistics.lines, 30_000)
+        XCTAssertLessThan(s.statistics.lines, 31_200)
+        XCTAssertEqual(s.statistics.invalidUTF8Lines, 0)
+        XCTAssertEqual(removeMarkup("a <G0846>b <H3967> c"), "a b  c")
+    }
+
     func testKingJamesBibleChaptersAndVerses() throws {
         let s = try stream(.kjv)
         guard let genesis1 = try s.nextDocument() else { return XCTFail("no document") }
