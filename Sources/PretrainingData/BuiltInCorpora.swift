@@ -70,9 +70,9 @@ public enum BuiltInCorpus: String, CaseIterable, Sendable {
         switch self {
         case .wordnet: source = WordNetSource(paths: Self.wordnetFiles)
         case .web:
-            source = WebBibleSource(command: try CommandLines(executable: "diatheke", arguments: ["-b", "engWEB2015eb", "-f", "plain", "-k", "Gen 1:1-Rev 22:21"]))
+            source = WebBibleSource(command: try CommandLines(executable: "diatheke", arguments: ["-b", swordModule ?? "", "-f", "plain", "-k", "Gen 1:1-Rev 22:21"]))
         case .rv1909:
-            source = WebBibleSource(command: try CommandLines(executable: "diatheke", arguments: ["-b", "spaRV1909eb", "-f", "plain", "-k", "Gen 1:1-Rev 22:21"]))
+            source = WebBibleSource(command: try CommandLines(executable: "diatheke", arguments: ["-b", swordModule ?? "", "-f", "plain", "-k", "Gen 1:1-Rev 22:21"]))
         case .kjv:
             source = KJVSource(command: try CommandLines(executable: "bible", arguments: ["Gen1:1-Rev22:21"], environment: ["COLUMNS": "100000"]))
         case .gcide:
@@ -84,6 +84,33 @@ public enum BuiltInCorpus: String, CaseIterable, Sendable {
                                      clean: { collapseWhitespace(removeOverstrike($0)) })
         }
         return DocumentStream(name: "built-in '\(rawValue)'", source: source)
+    }
+
+    /// Every verse with its reference, in canonical order — the SWORD modules only (`web`,
+    /// `rv1909`), whose references are the same English book names, so verses of two
+    /// translations align by reference (``ParallelVerses``). Verses left empty are dropped.
+    public func referencedVerses() throws -> [ReferencedVerse] {
+        guard let module = swordModule else {
+            throw CorpusError.builtInUnavailable(name: rawValue, remedy: "only the SWORD Bibles (web, rv1909) carry verse references; use one of them")
+        }
+        if let remedy = missingRequirement() { throw CorpusError.builtInUnavailable(name: rawValue, remedy: remedy) }
+        let source = WebBibleSource(command: try CommandLines(executable: "diatheke", arguments: ["-b", module, "-f", "plain", "-k", "Gen 1:1-Rev 22:21"]))
+        var statistics = CorpusStatistics(), out: [ReferencedVerse] = []
+        while let chapter = try source.next(&statistics) {
+            for (reference, text) in zip(source.lastReferences, chapter) where !text.isEmpty {
+                out.append(ReferencedVerse(reference: reference, text: text))
+            }
+        }
+        return out
+    }
+
+    /// The SWORD module a corpus is read from, if it is one.
+    var swordModule: String? {
+        switch self {
+        case .web: return "engWEB2015eb"
+        case .rv1909: return "spaRV1909eb"
+        case .wordnet, .kjv, .gcide, .fortunes: return nil
+        }
     }
 
     /// The text files of the fortunes folder (the `.dat` indexes and `.u8` links are skipped).
@@ -243,6 +270,9 @@ final class WebBibleSource: DocumentSource {
     let command: CommandLines
     var chapter: (book: String, number: Int)?
     var verses: [String] = []
+    var references: [VerseReference] = []
+    /// The references of the verses of the chapter `next` returned last.
+    private(set) var lastReferences: [VerseReference] = []
     var open = false
     var done = false
     /// A line after a verse, appended once the next line shows it is not a title.
@@ -269,9 +299,13 @@ final class WebBibleSource: DocumentSource {
                 pending = nil
                 let key = (String(h.book), h.chapter)
                 var finished: [String]? = nil
-                if let c = chapter, c.book != key.0 || c.number != key.1 { finished = verses; verses = [] }
+                if let c = chapter, c.book != key.0 || c.number != key.1 {
+                    (finished, lastReferences) = (verses, references)
+                    (verses, references) = ([], [])
+                }
                 chapter = key
                 verses.append(collapseWhitespace(removeMarkup(h.text)))
+                references.append(VerseReference(book: key.0, chapter: h.chapter, verse: h.verse))
                 open = true
                 if let f = finished, !f.isEmpty { return f }
             } else if isBlank(line) || isModuleName(line) {
@@ -287,7 +321,7 @@ final class WebBibleSource: DocumentSource {
         if let p = pending { appendToVerse(p) }
         pending = nil
         let rest = verses
-        verses = []
+        (verses, lastReferences, references) = ([], references, [])
         return rest.isEmpty ? nil : rest
     }
 }

@@ -67,6 +67,36 @@ final class BuiltInCorporaTests: XCTestCase {
         XCTAssertEqual(removeMarkup("a <G0846>b <H3967> c"), "a b  c")
     }
 
+    /// The WEB and the Reina-Valera align verse by verse (the TLM corpus), whole books held out.
+    func testEnglishSpanishVersesAlignByReference() throws {
+        _ = try stream(.web); _ = try stream(.rv1909)  // skips or fails, as above, when a module is missing
+        let english = try BuiltInCorpus.web.referencedVerses(), spanish = try BuiltInCorpus.rv1909.referencedVerses()
+        XCTAssertEqual(english.first?.reference, VerseReference(book: "Genesis", chapter: 1, verse: 1))
+        let parallel = ParallelVerses(english, spanish)
+        XCTAssertGreaterThan(parallel.pairs.count, 30_000)
+        XCTAssertLessThanOrEqual(parallel.pairs.count, spanish.count)
+        let first = try XCTUnwrap(parallel.pairs.first)
+        XCTAssertTrue(first.first.hasPrefix("In the beginning, God"), first.first)
+        XCTAssertEqual(first.second, "EN el principio crió Dios los cielos y la tierra.")
+        let psalm = try XCTUnwrap(parallel.pairs.first { $0.reference == VerseReference(book: "Psalms", chapter: 23, verse: 1) })
+        XCTAssertTrue(psalm.first.contains("Yahweh is my shepherd"), psalm.first)
+        XCTAssertTrue(psalm.second.contains("JEHOVÁ es mi pastor"), psalm.second)
+        XCTAssertEqual(parallel.books.count, 66, "the 66 books both translations have: \(parallel.books)")
+        let (train, heldout) = parallel.split(heldoutBooks: ["Ruth", "Jude"])
+        XCTAssertEqual(train.count + heldout.count, parallel.pairs.count)
+        XCTAssertEqual(Set(heldout.map(\.reference.book)), ["Ruth", "Jude"])
+        XCTAssertEqual(heldout.count, 85 + 25)
+    }
+
+    func testParallelVersesKeepTheSharedReferencesInTheFirstOrder() {
+        let r = { (c: Int, v: Int) in VerseReference(book: "Genesis", chapter: c, verse: v) }
+        let a = [ReferencedVerse(reference: r(1, 1), text: "a1"), ReferencedVerse(reference: r(1, 2), text: "a2"), ReferencedVerse(reference: r(2, 1), text: "a3")]
+        let b = [ReferencedVerse(reference: r(2, 1), text: "b3"), ReferencedVerse(reference: r(1, 1), text: "b1")]
+        let parallel = ParallelVerses(a, b)
+        XCTAssertEqual(parallel.pairs.map(\.reference), [r(1, 1), r(2, 1)])
+        XCTAssertEqual(parallel.pairs.map(\.second), ["b1", "b3"])
+    }
+
     func testKingJamesBibleChaptersAndVerses() throws {
         let s = try stream(.kjv)
         guard let genesis1 = try s.nextDocument() else { return XCTFail("no document") }
