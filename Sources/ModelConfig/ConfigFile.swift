@@ -101,6 +101,7 @@ public struct ConfigFile: Equatable {
             innerGroupNum: isAlbert ? try r.int("inner_group_num") ?? 1 : 1,
             pooler: family != .electra,
             causal: try r.peekBool("is_decoder") ?? false)
+        c.languages = try r.int("n_langs") ?? 0
         if let sharing = try r.string("cross_layer_sharing") {
             guard let s = EncoderConfiguration.Sharing(rawValue: sharing) else {
                 throw ConfigError.invalidValue(key: "cross_layer_sharing", reason: "'\(sharing)' is not one of none, all, attention, ffn")
@@ -199,6 +200,7 @@ public struct ConfigFile: Equatable {
                 set("num_hidden_groups", .int(c.hiddenGroups)); set("inner_group_num", .int(c.innerGroupNum))
             }
             if c.causal || out["is_decoder"] != nil { set("is_decoder", .bool(c.causal)) }
+            if c.languages > 0 { set("n_langs", .int(c.languages)) }
             let defaultSharing: EncoderConfiguration.Sharing = c.family == .albert ? .all : .none
             if c.sharing != defaultSharing {
                 set("cross_layer_sharing", .string(c.sharing.rawValue))
@@ -295,6 +297,7 @@ extension EncoderConfiguration {
         }
         if hiddenSize % heads != 0 { try fail("num_attention_heads", "hidden size \(hiddenSize) is not a multiple of \(heads) heads") }
         if typeVocabSize < 0 { try fail("type_vocab_size", "must not be negative") }
+        if languages < 0 { try fail("n_langs", "must not be negative") }
         if hiddenGroups < 1 || hiddenGroups > layers { try fail("num_hidden_groups", "must be between 1 and num_hidden_layers (\(layers))") }
         if innerGroupNum < 1 { try fail("inner_group_num", "must be at least 1") }
         for (key, p) in [("hidden_dropout_prob", hiddenDropout), ("attention_probs_dropout_prob", attentionDropout)] where !(p >= 0 && p < 1) {

@@ -65,6 +65,9 @@ public struct EncoderConfiguration: Codable, Sendable, Equatable {
     public var pooler: Bool
     /// GPT-style causal attention: position i sees positions ≤ i (GPT-2, CLM).
     public var causal: Bool
+    /// Languages with an embedding of their own added to every token (XLM's `lang_embeddings`,
+    /// config key `n_langs`; ids come with the input, ``EncoderInput``); 0 = no language table.
+    public var languages = 0
 
     public init(
         family: Family = .bert, vocabSize: Int = 30522, hiddenSize: Int = 768, embeddingSize: Int? = nil,

@@ -25,6 +25,9 @@ public struct CheckpointLayout: Sendable {
     public struct EmbeddingNames: Sendable {
         public let words, positions: String
         public let tokenTypes, norm: String?
+        /// The language table (only with `n_langs`; transformers' BERT family has none, so the
+        /// name follows its `embeddings.*` pattern).
+        public var languages = "embeddings.language_embeddings"
         public static let bert = EmbeddingNames(words: "embeddings.word_embeddings", positions: "embeddings.position_embeddings",
                                                 tokenTypes: "embeddings.token_type_embeddings", norm: "embeddings.LayerNorm")
         /// GPT-2: `wte`, `wpe`, no segments, no LayerNorm (its blocks normalise their inputs).
@@ -101,7 +104,7 @@ public final class Encoder: Module {
         if let shared = sharedEmbeddings {
             let c = shared.config
             guard c.embeddingSize == config.embeddingSize, c.vocabSize == config.vocabSize, c.maxPositions == config.maxPositions,
-                  c.typeVocabSize == config.typeVocabSize else {
+                  c.typeVocabSize == config.typeVocabSize, c.languages == config.languages else {
                 throw ModelError.invalidConfiguration("shared embeddings (vocab \(c.vocabSize), width \(c.embeddingSize), \(c.maxPositions) positions, \(c.typeVocabSize) types) do not fit this encoder (vocab \(config.vocabSize), width \(config.embeddingSize), \(config.maxPositions) positions, \(config.typeVocabSize) types)")
             }
             embeddings = shared
@@ -144,8 +147,8 @@ public final class Encoder: Module {
         }
         if c.family == .gpt2 {
             if !c.causal { try fail("GPT-2 is a causal model (is_decoder cannot be false)") }
-            if c.typeVocabSize != 0 || c.pooler || c.embeddingSize != c.hiddenSize || c.sharing != .none {
-                try fail("GPT-2 has no token types, pooler, factorised embeddings or shared layers")
+            if c.typeVocabSize != 0 || c.pooler || c.embeddingSize != c.hiddenSize || c.sharing != .none || c.languages != 0 {
+                try fail("GPT-2 has no token types, pooler, factorised embeddings, shared layers or language embeddings")
             }
         }
         if c.maxPositions <= c.positionOffset { try fail("max_position_embeddings \(c.maxPositions) leaves no positions after the offset \(c.positionOffset)") }
@@ -153,7 +156,8 @@ public final class Encoder: Module {
         for (key, value, limit) in [("vocab_size", c.vocabSize, Limits.vocabulary), ("hidden_size", c.hiddenSize, Limits.width),
                                     ("embedding_size", c.embeddingSize, Limits.width), ("intermediate_size", c.intermediateSize, Limits.intermediate),
                                     ("num_hidden_layers", c.layers, Limits.layers), ("max_position_embeddings", c.maxPositions, Limits.positions),
-                                    ("type_vocab_size", c.typeVocabSize, Limits.tokenTypes), ("inner_group_num", c.innerGroupNum, Limits.layers)]
+                                    ("type_vocab_size", c.typeVocabSize, Limits.tokenTypes), ("inner_group_num", c.innerGroupNum, Limits.layers),
+                                    ("n_langs", c.languages, Limits.tokenTypes)]
         where value > limit {
             try fail("\(key) \(value) is above the limit of \(limit)")
         }

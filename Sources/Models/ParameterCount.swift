@@ -1,7 +1,7 @@
 /// Parameter counts of a configuration, by part, computed from the sizes alone (no allocation),
 /// exactly as Hugging Face's modules hold them (tied decoder weights counted once).
 public struct ParameterCount: Codable, Sendable, Equatable {
-    /// Token, position and segment tables, their LayerNorm, and the E→H projection.
+    /// Token, position, segment (and language) tables, their LayerNorm, and the E→H projection.
     public var embeddings: Int
     /// The distinct Transformer layer parameters (shared layers counted once), and a pre-LN
     /// stack's final LayerNorm.
@@ -43,7 +43,7 @@ public struct ParameterCount: Codable, Sendable, Equatable {
     public static func embeddingTables(_ c: EncoderConfiguration) -> Int {
         let names = CheckpointLayout.of(c.family).embeddings
         let types = names.tokenTypes == nil ? 0 : c.typeVocabSize
-        return (c.vocabSize + c.maxPositions + types) * c.embeddingSize + (names.norm == nil ? 0 : 2 * c.embeddingSize)
+        return (c.vocabSize + c.maxPositions + types + c.languages) * c.embeddingSize + (names.norm == nil ? 0 : 2 * c.embeddingSize)
     }
 
     /// ELECTRA's generator for discriminator `c` (`electraGenerator(fraction:)`): the parameters it
