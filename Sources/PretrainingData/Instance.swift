@@ -12,13 +12,21 @@ public struct PretrainingInstance: Sendable, Equatable {
     /// NSP: 1 = B is a random segment from another document; SOP: 1 = the segments are swapped.
     /// nil for formats without a sentence-level task.
     public var sentenceLabel: Int32?
+    /// Language ids, same length as `ids` (translation LM); nil for one-language formats.
+    public var languages: [Int32]?
+    /// Position ids, same length as `ids`, when they are not 0, 1, 2, … from the first token
+    /// (translation LM restarts them at the second sentence); nil: the model's own.
+    public var positions: [Int32]?
 
-    public init(ids: [Int32], tokenTypes: [Int32], isSpecial: [Bool], wordStarts: [Bool], sentenceLabel: Int32? = nil) {
+    public init(ids: [Int32], tokenTypes: [Int32], isSpecial: [Bool], wordStarts: [Bool], sentenceLabel: Int32? = nil,
+                languages: [Int32]? = nil, positions: [Int32]? = nil) {
         self.ids = ids
         self.tokenTypes = tokenTypes
         self.isSpecial = isSpecial
         self.wordStarts = wordStarts
         self.sentenceLabel = sentenceLabel
+        self.languages = languages
+        self.positions = positions
     }
 }
 

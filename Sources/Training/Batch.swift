@@ -27,6 +27,10 @@ public struct PretrainingBatch: Sendable {
         var ids = [Int32](repeating: padID, count: b * length)
         var types = [Int32](repeating: 0, count: b * length)
         var mask = [Float](repeating: 0, count: b * length)
+        // Translation LM's instances carry language and position ids; padding gets 0 (masked out).
+        let carriesLanguages = items.contains { $0.instance.languages != nil }, carriesPositions = items.contains { $0.instance.positions != nil }
+        var languageIDs = [Int32](repeating: 0, count: carriesLanguages ? b * length : 0)
+        var positionIDs = [Int32](repeating: 0, count: carriesPositions ? b * length : 0)
         positions = []
         labels = []
         sentenceLabels = []
@@ -39,6 +43,8 @@ public struct PretrainingBatch: Sendable {
                 ids[base + t] = item.masked.inputIDs[t]
                 types[base + t] = item.instance.tokenTypes[t]
                 mask[base + t] = 1
+                if carriesLanguages { languageIDs[base + t] = item.instance.languages?[t] ?? 0 }
+                if carriesPositions { positionIDs[base + t] = item.instance.positions?[t] ?? Int32(t) }
             }
             tokenCount += n
             for (k, p) in item.masked.positions.enumerated() where Int(p) < n {
@@ -65,6 +71,8 @@ public struct PretrainingBatch: Sendable {
             spanOffsets += [Int32](repeating: 0, count: extra)
         }
         // Packed formats fill every position: no padding mask to apply then.
-        input = EncoderInput(ids: ids, tokenTypes: types, attentionMask: tokenCount == b * length ? nil : mask, batch: b, length: length)
+        input = EncoderInput(ids: ids, tokenTypes: types, attentionMask: tokenCount == b * length ? nil : mask,
+                             positionIDs: carriesPositions ? positionIDs : nil, languages: carriesLanguages ? languageIDs : nil,
+                             batch: b, length: length)
     }
 }

@@ -127,3 +127,24 @@ final class DataParallelTests: XCTestCase {
         }
     }
 }
+
+/// Translation LM's language and position ids reach the encoder's input through the batch.
+final class TranslationBatchTests: XCTestCase {
+    func testBatchCarriesLanguagesAndPositions() {
+        let bert = SequenceTemplate.bert(cls: 1, sep: 2, mask: 3, pad: 0, vocabularySize: 100)
+        let pair = TranslationPair(first: [10, 11], second: [20], firstLanguage: 0, secondLanguage: 1)
+        let a = TranslationInstances.instance(pair, template: bert, length: 8, swap: false)
+        let b = TranslationInstances.instance(pair, template: bert, length: 8, swap: true)
+        let batch = PretrainingBatch([(a, MaskedInstance(inputIDs: a.ids, positions: [], labels: [])),
+                                      (b, MaskedInstance(inputIDs: b.ids, positions: [], labels: []))], length: 7, padID: 0)
+        XCTAssertEqual(batch.input.languages, [0, 0, 0, 0, 1, 1, 0,
+                                               1, 1, 1, 0, 0, 0, 0])
+        XCTAssertEqual(batch.input.positionIDs, [0, 1, 2, 3, 0, 1, 0,
+                                                 0, 1, 2, 0, 1, 2, 0])
+        // One-language formats leave both to the model.
+        let plain = PretrainingInstance(ids: [1, 10, 2], tokenTypes: [0, 0, 0], isSpecial: [true, false, true], wordStarts: [true, true, true])
+        let single = PretrainingBatch([(plain, MaskedInstance(inputIDs: plain.ids, positions: [], labels: []))], length: 4, padID: 0)
+        XCTAssertNil(single.input.languages)
+        XCTAssertNil(single.input.positionIDs)
+    }
+}
