@@ -93,5 +93,10 @@ expect 1 "would run code" -- $P convert "$PT/evil.bin" --output "$T/evil.safeten
 head -c 9000 "$PT/bert/pytorch_model.bin" > "$T/cut.bin"
 expect 1 "truncated or damaged" -- $P convert "$T/cut.bin" --output "$T/cut.safetensors"
 
+# The English–Spanish verse pairs (translation LM's data); an unknown corpus is named.
+expect 0 "books aligned" -- $P corpus parallel web rv1909 --output "$T/pairs.tsv"
+grep -q "^Psalms 23:1	.*shepherd.*	.*pastor" "$T/pairs.tsv" 2>/dev/null && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: Psalms 23:1 is not aligned in pairs.tsv" >&2; }
+expect 1 "no built-in corpus 'klingon'" -- $P corpus parallel web klingon --output "$T/no.tsv"
+
 echo "release smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -32,6 +32,12 @@ public struct ParallelVerses: Sendable {
         }
     }
 
+    /// One `reference<TAB>first<TAB>second` line per pair (tabs and line breaks inside a text become spaces).
+    public func tabSeparated() -> String {
+        func clean(_ s: String) -> String { String(s.map { $0 == "\t" || $0.isNewline ? " " : $0 }) }
+        return pairs.map { "\($0.reference)\t\(clean($0.first))\t\(clean($0.second))\n" }.joined()
+    }
+
     /// The books, in order of first appearance.
     public var books: [String] {
         var seen = Set<String>()

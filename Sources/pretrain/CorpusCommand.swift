@@ -6,7 +6,30 @@ import PretrainingData
 struct CorpusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "corpus", abstract: "Build plain-text corpora from the built-in real corpora (see DATA.md).",
-        subcommands: [CorpusBuild.self])
+        subcommands: [CorpusBuild.self, CorpusParallel.self])
+}
+
+/// `pretrain corpus parallel`: two Bible translations aligned verse by verse.
+struct CorpusParallel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parallel",
+        abstract: "Write two SWORD Bibles (web, rv1909) aligned by verse: one `reference<TAB>first<TAB>second` line per verse both have.")
+
+    @Argument(help: "The first translation (web or rv1909).") var first: String
+    @Argument(help: "The second translation.") var second: String
+    @Option(help: "Output TSV file.") var output: String
+
+    func run() throws {
+        try runReportingDataErrors {
+            let corpora = try [first, second].map { name -> BuiltInCorpus in
+                guard let c = BuiltInCorpus(rawValue: name) else { throw CorpusError.unknownBuiltIn(name: name) }
+                return c
+            }
+            let parallel = ParallelVerses(try corpora[0].referencedVerses(), try corpora[1].referencedVerses())
+            try Data(parallel.tabSeparated().utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            print("\(parallel.pairs.count) verses of \(parallel.books.count) books aligned → \(output)")
+        }
+    }
 }
 
 /// Fails with a data error's message (exit code 1), never a crash.

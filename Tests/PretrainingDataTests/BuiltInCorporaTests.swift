@@ -95,6 +95,8 @@ final class BuiltInCorporaTests: XCTestCase {
         let parallel = ParallelVerses(a, b)
         XCTAssertEqual(parallel.pairs.map(\.reference), [r(1, 1), r(2, 1)])
         XCTAssertEqual(parallel.pairs.map(\.second), ["b1", "b3"])
+        let tabbed = ParallelVerses([ReferencedVerse(reference: r(3, 4), text: "x\ty")], [ReferencedVerse(reference: r(3, 4), text: "z")])
+        XCTAssertEqual(tabbed.tabSeparated(), "Genesis 3:4\tx y\tz\n")
     }
 
     func testKingJamesBibleChaptersAndVerses() throws {
