@@ -76,7 +76,8 @@ public final class ProcessGroup: @unchecked Sendable {
         max(1, min(cores / localSize, allowed ?? cores))
     }
 
-    /// The cores this process's affinity mask allows (Linux: `Cpus_allowed` in /proc/self/status), nil if unknown.
+    /// The cores this process's affinity mask allows (Linux: `Cpus_allowed` in /proc/self/status;
+    /// Glibc's module does not export `sched_getaffinity`), nil if unknown.
     public static func allowedCores() -> Int? {
         guard let file = fopen("/proc/self/status", "r") else { return nil }
         defer { fclose(file) }
@@ -106,16 +107,15 @@ public final class ProcessGroup: @unchecked Sendable {
         reducedBytes += bytes
     }
 
-    /// Replaces `count` floats at `buffer` by their sum over the ranks, in buckets of at most
-    /// `bucketBytes`, in order.
-    public func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int, bucketBytes: Int = 4 << 20) {
+    /// Replaces `count` floats at `buffer` by their sum over the ranks (one MPI_Allreduce per
+    /// 2³⁰ elements, MPI's counts being 32-bit).
+    public func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
         guard isDistributed, count > 0 else { return }
         #if canImport(CMPI)
-        let bucket = max(1, bucketBytes / MemoryLayout<Float>.stride)
         timed(bytes: count * MemoryLayout<Float>.stride) {
             var start = 0
             while start < count {
-                let n = min(bucket, count - start)
+                let n = min(1 << 30, count - start)
                 MPI_Allreduce(pretrain_mpi_in_place(), buffer + start, Int32(n), pretrain_mpi_float(), pretrain_mpi_sum(), pretrain_mpi_comm_world())
                 start += n
             }

@@ -152,7 +152,7 @@ public final class DataParallel {
         group.barrier()
         let arrived = DispatchTime.now().uptimeNanoseconds
         for range in buckets.reversed() {
-            group.sum(gradients.pointer + range.lowerBound, count: range.count, bucketBytes: max(bucketBytes, range.count * 4))
+            group.sum(gradients.pointer + range.lowerBound, count: range.count)
         }
         let traffic = group.takeTraffic()
         lastTraffic = (Double(arrived - start) / 1e9, traffic.seconds, traffic.bytes)
