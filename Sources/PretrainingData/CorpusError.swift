@@ -12,6 +12,8 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
     case emptyCorpus(description: String)
     /// A JSONL line is not a JSON object with a string field `field`.
     case badJSONLine(path: String, line: Int, field: String, reason: String)
+    /// A line of a parallel corpus is not `reference<TAB>text<TAB>text`.
+    case badParallelLine(path: String, line: Int, reason: String)
     /// A built-in corpus needs an OS package (or a fetched file) that is not there.
     case builtInUnavailable(name: String, remedy: String)
     /// A built-in corpus name that does not exist.
@@ -32,6 +34,8 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
             return "the corpus \(description) has no text (no non-blank line). Give files with text, one sentence per line."
         case let .badJSONLine(path, line, field, reason):
             return "'\(path)' line \(line): \(reason). Each line must be a JSON object with a string field \"\(field)\" (set the field with --text-field)."
+        case let .badParallelLine(path, line, reason):
+            return "'\(path)' line \(line): \(reason). A parallel corpus has one `Book C:V<TAB>first text<TAB>second text` line per verse, as `pretrain corpus parallel web rv1909 --output FILE` writes it."
         case let .builtInUnavailable(name, remedy):
             return "built-in corpus '\(name)' is not installed: \(remedy)"
         case let .unknownBuiltIn(name):

@@ -16,6 +16,9 @@ public enum CorpusFormat: String, CaseIterable, Sendable, Codable {
     case folder
     /// One JSON object per line; its text field is one document, split into sentences at newlines.
     case jsonl
+    /// `reference<TAB>text<TAB>translation` lines (`pretrain corpus parallel`); each line is a
+    /// document of its two texts (recipes with `format: translation` read the pairs).
+    case parallel
 }
 
 /// What a corpus reader saw: counts of what it yielded and of what it skipped (nothing is dropped
@@ -119,6 +122,7 @@ public func documents(files: [String], format: CorpusFormat, textField: String =
     switch format {
     case .text, .folder: return DocumentStream(name: name, source: TextFilesSource(paths: paths))
     case .jsonl: return DocumentStream(name: name, source: JSONLSource(paths: paths, field: textField))
+    case .parallel: return DocumentStream(name: name, source: ParallelLinesSource(paths: paths))
     }
 }
 

@@ -20,13 +20,13 @@ public final class CorpusInstanceStream: InstanceStream {
 
     public init(corpus: TokenizedCorpus, recipe: Recipe, template: SequenceTemplate, seed: UInt64, fixed: Bool = false) throws {
         self.corpus = corpus
+        guard let format = recipe.format.inputFormat else {
+            throw RecipeError.invalid("format \(recipe.format.rawValue) reads a parallel corpus (TranslationInstanceStream), not shards")
+        }
         builder = try InstanceBuilder(config: InstanceConfig(maxLength: recipe.seqLen, shortSequenceProbability: recipe.shortSeqProb,
-                                                             format: recipe.format.inputFormat, sentenceTask: recipe.sentenceTask),
+                                                             format: format, sentenceTask: recipe.sentenceTask),
                                       template: template)
-        masking = recipe.masksTokens
-            ? try MaskingConfig(template: template, scheme: recipe.masking.scheme, probability: recipe.maskProb,
-                                maxPredictions: recipe.maxPredictions, maskRatio: recipe.maskRatio, randomRatio: recipe.randomRatio)
-            : nil
+        masking = recipe.masksTokens ? try recipe.maskingConfig(template: template) : nil
         self.seed = seed
         dupeFactor = recipe.maskMode == .static ? recipe.dupeFactor : nil
         self.fixed = fixed
@@ -56,5 +56,13 @@ public final class CorpusInstanceStream: InstanceStream {
         guard let masking else { return (instance, MaskedInstance(inputIDs: instance.ids, positions: [], labels: [])) }
         var rng = MaskingSeed.rng(seed: seed, epoch: dataEpoch(epoch), index: index)
         return (instance, masking.mask(instance, using: &rng))
+    }
+}
+
+extension Recipe {
+    /// The masking the recipe's `masking`, `mask_prob`, `max_predictions` and ratios describe.
+    public func maskingConfig(template: SequenceTemplate) throws -> MaskingConfig {
+        try MaskingConfig(template: template, scheme: masking.scheme, probability: maskProb,
+                          maxPredictions: maxPredictions, maskRatio: maskRatio, randomRatio: randomRatio)
     }
 }

@@ -85,14 +85,29 @@ public struct PretrainingRun {
         if !resume || !fm.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) {
             guard !corpus.files.isEmpty else { throw CorpusError.emptyCorpus(description: "no --corpus files were given") }
         }
+        // Translation LM reads verse pairs (held in memory) instead of shards.
+        var parallel: ParallelVerses?
+        if recipe.format == .translation {
+            guard corpus.format == .parallel || corpus.format == .text else {
+                throw RecipeError.invalid("format translation reads a parallel corpus (`pretrain corpus parallel web rv1909 --output FILE`), not --format \(corpus.format.rawValue)")
+            }
+            guard !corpus.files.isEmpty else { throw CorpusError.emptyCorpus(description: "no --corpus files were given") }
+            let read = try ParallelVerses.read(files: corpus.files)
+            if read.invalidUTF8Lines > 0 { report("\(read.invalidUTF8Lines) invalid UTF-8 lines of the parallel corpus skipped") }
+            parallel = read.verses
+        }
         tokenizer = try RunTokenizer.prepare(recipe: recipe, runFolder: folder, corpusLines: {
+            if let parallel {
+                // Both languages, training books only.
+                return parallel.split(heldoutBooks: Set(recipe.heldoutBooks)).train.flatMap { [$0.first, $0.second] }
+            }
             let stream = try documents(files: corpus.files, format: corpus.format, textField: corpus.textField)
             var lines: [String] = []
             while lines.count < RunTokenizer.trainingLineLimit, let document = try stream.nextDocument() { lines += document }
             return lines
         }, report: report)
 
-        let (train, heldout) = try Self.shards(recipe: recipe, corpus: corpus, tokenizer: tokenizer, folder: folder, report: report)
+        let shards = parallel == nil ? try Self.shards(recipe: recipe, corpus: corpus, tokenizer: tokenizer, folder: folder, report: report) : nil
         if group.isLeader { group.barrier() }
         let template = try SequenceTemplate(tokenizer: tokenizer)
         // GPT-2 has no padding token: its batches pad with end-of-text, which the attention mask hides.
@@ -103,12 +118,35 @@ public struct PretrainingRun {
         }
         let config = try recipe.encoderConfiguration(vocabSize: tokenizer.vocabularySize, padID: Int(padID))
         let objectives = try PretrainingObjectives(recipe: recipe, config: config)
-        let trainStream = try CorpusInstanceStream(corpus: train, recipe: recipe, template: template, seed: recipe.seed)
-        // Held-out instances: one fixed epoch, masked with a seed of their own.
-        let heldoutStream = try heldout.map { try CorpusInstanceStream(corpus: $0, recipe: recipe, template: template, seed: recipe.seed &+ 1, fixed: true) }
+        let trainStream: InstanceStream, heldoutStream: InstanceStream?
+        var retrieval: CrossLingualRetrieval?
+        if let parallel {
+            let data = try TranslationCorpus(verses: parallel, heldoutBooks: recipe.heldoutBooks, tokenizer: tokenizer)
+            report("parallel corpus: \(data.train.count) training verse pairs, \(data.heldout.count) held out (\(recipe.heldoutBooks.joined(separator: ", ")))")
+            let masking = try recipe.maskingConfig(template: template)
+            trainStream = TranslationInstanceStream(pairs: data.train, template: template, length: recipe.seqLen, positionOffset: config.positionOffset,
+                                                    masking: masking, seed: recipe.seed, batchSize: recipe.batchSize, translationRatio: recipe.tlmRatio)
+            heldoutStream = TranslationInstanceStream(pairs: data.heldout, template: template, length: recipe.seqLen, positionOffset: config.positionOffset,
+                                                      masking: masking, seed: recipe.seed &+ 1, batchSize: recipe.batchSize,
+                                                      translationRatio: recipe.tlmRatio, fixed: true)
+            retrieval = CrossLingualRetrieval(pairs: data.heldout, template: template, length: recipe.seqLen,
+                                              positionOffset: config.positionOffset, padID: padID)
+        } else {
+            let (train, heldout) = try shards ?? Self.shards(recipe: recipe, corpus: corpus, tokenizer: tokenizer, folder: folder, report: report)
+            trainStream = try CorpusInstanceStream(corpus: train, recipe: recipe, template: template, seed: recipe.seed)
+            // Held-out instances: one fixed epoch, masked with a seed of their own.
+            heldoutStream = try heldout.map { try CorpusInstanceStream(corpus: $0, recipe: recipe, template: template, seed: recipe.seed &+ 1, fixed: true) }
+        }
         trainer = Trainer(recipe: recipe, objectives: objectives, stream: trainStream, heldout: heldoutStream,
                           runFolder: folder, padID: padID, group: group)
         trainer.report = report
+        if let retrieval, let encoder = objectives.model?.encoder {
+            // Each held-out English verse finds its Spanish translation among all held-out verses.
+            trainer.additionalEvaluation = {
+                let (forward, backward) = try retrieval.accuracy(encoder: encoder)
+                return ["retrieval_top1": forward, "retrieval_top1_reverse": backward, "retrieval_chance": 1 / Double(retrieval.pairs.count)]
+            }
+        }
         if resume { try trainer.resume() }
     }
 

@@ -51,6 +51,15 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// Share of documents held out for evaluation.
     public var heldoutFraction: Double = 0.02
 
+    // Translation LM (format translation: a parallel corpus, `pretrain corpus parallel`)
+    /// Share of batches that are translation pairs (TLM); the rest hold one language alone (MLM).
+    /// 0 = MLM on both languages only (XLM's `--mlm_steps 'en,es'`).
+    public var tlmRatio: Double = 0.5
+    /// Books held out whole (evaluation and cross-lingual retrieval), as the references spell them.
+    public var heldoutBooks: [String] = Recipe.defaultHeldoutBooks
+    /// Ruth, Jonah, Philippians, James and 1 John: 450 verses from both testaments and five kinds of text.
+    public static let defaultHeldoutBooks = ["Ruth", "Jonah", "Philippians", "James", "I John"]
+
     // ELECTRA (objective rtd)
     /// The generator's hidden size as a fraction of the discriminator's (Clark et al. 2020: 1/4).
     public var generatorSize: Double = 0.25
@@ -131,6 +140,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         case timeLimitMinutes = "time_limit_minutes", logEvery = "log_every", evalEvery = "eval_every"
         case evalBatches = "eval_batches", checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints"
         case allreduceBucketMB = "allreduce_bucket_mb", overlapAllreduce = "overlap_allreduce"
+        case tlmRatio = "tlm_ratio", heldoutBooks = "heldout_books"
     }
 
     /// Missing keys keep their defaults, so a recipe file lists only what differs.
@@ -162,6 +172,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         try read(.maskRatio, &maskRatio); try read(.randomRatio, &randomRatio); try read(.generatorSize, &generatorSize)
         try read(.discWeight, &discWeight); try read(.temperature, &temperature); try read(.biasCorrection, &biasCorrection)
         try read(.maxTrainFLOPs, &maxTrainFLOPs); try readChoice(.onNonfinite, &onNonfinite)
+        try read(.tlmRatio, &tlmRatio); try read(.heldoutBooks, &heldoutBooks)
         try read(.teacher, &teacher); try read(.studentLayers, &studentLayers); try read(.alphaCE, &alphaCE); try read(.alphaMLM, &alphaMLM)
         try read(.alphaCos, &alphaCos); try read(.distillTemperature, &distillTemperature); try readChoice(.distillPositions, &distillPositions)
     }
@@ -193,9 +204,13 @@ extension Recipe {
     public enum Format: String, Codable, Sendable, CaseIterable {
         case segmentPair = "segment_pair", sentencePair = "sentence_pair", fullSentences = "full_sentences"
         case docSentences = "doc_sentences", singleSegment = "single_segment", blocks
+        /// XLM's translation pairs and single sentences from a parallel corpus (``TranslationInstanceStream``).
+        case translation
 
-        public var inputFormat: InputFormat {
+        /// The corpus layout of the instance builders; nil for `translation`, which reads a parallel corpus.
+        public var inputFormat: InputFormat? {
             switch self {
+            case .translation: return nil
             case .segmentPair: return .segmentPair
             case .sentencePair: return .sentencePair
             case .fullSentences: return .fullSentences
@@ -326,6 +341,11 @@ extension Recipe {
                     }
                     return i
                 }
+            } else if key == "heldout_books" {
+                // "Ruth,I John" as well as the JSON list ["Ruth","I John"].
+                if let list = try? JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String] { object[key] = list } else {
+                    object[key] = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                }
             } else if let parsed = try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: [.fragmentsAllowed]),
                       !(parsed is [String: Any]) {
                 // Text fields stay text even when they look like numbers ("model=3" is a file name).
@@ -370,16 +390,22 @@ extension Recipe {
         } else if kinds.contains(.clm) {
             try check(kinds == [.clm], "clm predicts every next token: use objectives [\"clm\"] alone")
             try check(family == .gpt2, "clm trains a causal model: use family gpt2")
-            try check(!format.inputFormat.isPair, "clm reads single sequences: use format blocks (GPT-2), single_segment, full_sentences or doc_sentences")
+            try check(format.inputFormat.map { !$0.isPair } ?? false, "clm reads single sequences: use format blocks (GPT-2), single_segment, full_sentences or doc_sentences")
         } else {
             try check(kinds.contains(.mlm), "objectives must include mlm (or be [\"rtd\"] for ELECTRA, [\"distillation\"] for DistilBERT, [\"clm\"] for GPT-2)")
             try check(family != .gpt2, "GPT-2 is a causal model: use objectives [\"clm\"]")
         }
         try check(!(kinds.contains(.nsp) && kinds.contains(.sop)), "choose nsp or sop, not both")
         if let task = objectives.first(where: { $0 == .nsp || $0 == .sop }) {
-            try check(format.inputFormat.isPair, "\(task.rawValue) needs format segment_pair or sentence_pair")
+            try check(format.inputFormat?.isPair ?? false, "\(task.rawValue) needs format segment_pair or sentence_pair")
         }
         if kinds.contains(.sbo) { try check(masking == .span, "sbo needs masking=span") }
+        if format == .translation {
+            try check(kinds == [.mlm], "format translation trains MLM/TLM: use objectives [\"mlm\"]")
+            try check(family == .bert || family == .roberta, "format translation needs family bert or roberta")
+            try check(tlmRatio >= 0 && tlmRatio <= 1, "tlm_ratio must be in [0, 1] (got \(tlmRatio))")
+            try check(!heldoutBooks.isEmpty, "heldout_books must name at least one book of the parallel corpus")
+        }
         try check(seqLen >= 8 && seqLen <= 65536, "seq_len must be between 8 and 65536 (got \(seqLen))")
         try check(batchSize <= 65536 && batchSize * seqLen <= 1 << 22,
                   "batch_size × seq_len must be at most 4,194,304 positions per micro-batch (got \(batchSize) × \(seqLen)); raise grad_accum instead")
@@ -452,6 +478,8 @@ extension Recipe {
         case .bert, .electra, .distilbert:
             break
         }
+        // XLM's language embeddings: the parallel corpus's two languages.
+        if format == .translation { c.languages = 2 }
         c.pooler = sentenceTask != .none
         if c.heads > 0 && c.hiddenSize % c.heads != 0 { throw RecipeError.invalid("hidden size \(c.hiddenSize) is not a multiple of \(c.heads) heads") }
         return c

@@ -57,6 +57,8 @@ public final class Trainer {
     /// Where progress and warnings go (stderr by default; tests silence it).
     public var report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     public var showsProgress = true
+    /// Held-out metrics beyond the objectives' (cross-lingual retrieval), added to every evaluation.
+    public var additionalEvaluation: (() throws -> [String: Double])?
 
     public init(recipe: Recipe, objectives: PretrainingObjectives, stream: InstanceStream, heldout: InstanceStream?,
                 runFolder: URL, padID: Int32, group: ProcessGroup = .world) {
@@ -221,6 +223,7 @@ public final class Trainer {
         }
         var record = self.record(stats, split: "eval")
         record.merge(objectives.evaluationMetrics(over: batches, statistics: stats)) { a, _ in a }
+        if let additionalEvaluation { record.merge(try additionalEvaluation()) { a, _ in a } }
         return record
     }
 

@@ -1,5 +1,6 @@
 import PretrainingData
 import Tensors
+import Tokenizers
 
 /// XLM's training streams over a parallel corpus (Lample & Conneau 2019): batches of translation
 /// pairs (TLM) interleaved with batches of each language alone (MLM), as `--mlm_steps
@@ -61,5 +62,27 @@ public final class TranslationInstanceStream: InstanceStream {
                                                         template: template, length: length, positionOffset: positionOffset)
         }
         return (instance, masking.mask(instance, using: &rng))
+    }
+}
+
+/// A parallel corpus ready for translation LM: both sides tokenized (no specials), the first
+/// side language 0 and the second language 1, split by whole books.
+public struct TranslationCorpus {
+    public let train: [TranslationPair]
+    public let heldout: [TranslationPair]
+
+    public init(verses: ParallelVerses, heldoutBooks: [String], tokenizer: Tokenizer) throws {
+        let books = Set(verses.books)
+        if let unknown = heldoutBooks.first(where: { !books.contains($0) }) {
+            throw RecipeError.invalid("heldout_books: '\(unknown)' is not a book of the parallel corpus; its books are \(verses.books.joined(separator: ", "))")
+        }
+        let (train, heldout) = verses.split(heldoutBooks: Set(heldoutBooks))
+        guard !train.isEmpty else { throw RecipeError.invalid("heldout_books hold every verse of the parallel corpus; leave books to train on") }
+        func tokenized(_ pairs: [(reference: VerseReference, first: String, second: String)]) throws -> [TranslationPair] {
+            let ids = { (texts: [String]) in try tokenizer.encodeBatch(texts, addSpecialTokens: false).map { $0.ids.map(Int32.init) } }
+            let (first, second) = (try ids(pairs.map(\.first)), try ids(pairs.map(\.second)))
+            return zip(first, second).map { TranslationPair(first: $0, second: $1, firstLanguage: 0, secondLanguage: 1) }
+        }
+        (self.train, self.heldout) = (try tokenized(train), try tokenized(heldout))
     }
 }

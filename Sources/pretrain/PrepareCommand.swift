@@ -11,7 +11,7 @@ struct PrepareCommand: ParsableCommand {
 
     @Option(parsing: .upToNextOption, help: "Corpus files (or folders with --format folder).") var corpus: [String]
     @Option(help: "Corpus layout: text (a sentence per line, blank line between documents), folder (of .txt files) or jsonl.")
-    var format: String = "text"
+    var format: CorpusFormat = .text
     @Option(name: .customLong("text-field"), help: "JSONL field holding each document's text.") var textField: String = "text"
     @Option(help: "tokenizer.json (or a BERT vocab.txt, or a folder with one).") var tokenizer: String
     @Option(help: "Output folder for the shards.") var output: String
@@ -20,7 +20,6 @@ struct PrepareCommand: ParsableCommand {
 
     func validate() throws {
         if corpus.isEmpty { throw ValidationError("give at least one --corpus FILE") }
-        if CorpusFormat(rawValue: format) == nil { throw ValidationError("--format must be text, folder or jsonl") }
         if tokensPerShard < 1 { throw ValidationError("--tokens-per-shard must be at least 1") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
@@ -32,7 +31,7 @@ struct PrepareCommand: ParsableCommand {
                 let terminal = isatty(2) != 0
                 var lastReport = Date.distantPast
                 let summary = try prepareCorpus(
-                    files: corpus, format: CorpusFormat(rawValue: format) ?? .text, textField: textField, tokenizer: tok,
+                    files: corpus, format: format, textField: textField, tokenizer: tok,
                     output: URL(fileURLWithPath: output), options: PrepareOptions(tokensPerShard: tokensPerShard, threads: threads)
                 ) { p in
                     // A live line on a terminal; at most one line every 5 s in logs.

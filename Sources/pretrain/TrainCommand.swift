@@ -54,7 +54,7 @@ struct TrainCommand: ParsableCommand {
     var recipe: String?
     @Option(parsing: .upToNextOption, help: "Corpus files (one sentence per line, blank line between documents; see --format).")
     var corpus: [String] = []
-    @Option(help: "Corpus format: text, folder or jsonl.") var format: CorpusFormat = .text
+    @Option(help: "Corpus format: text, folder, jsonl or parallel (`pretrain corpus parallel`; recipes with format translation read it whatever this says).") var format: CorpusFormat = .text
     @Option(help: "JSONL field holding the text.") var textField: String = "text"
     @Option(help: "The run folder (metrics.jsonl, checkpoints/, model/, plots).") var out: String
     @Option(name: .customLong("set"), help: "Override a recipe setting: key=value (repeatable; `pretrain recipe show` lists them).")

@@ -60,3 +60,47 @@ final class TranslationInstanceTests: XCTestCase {
         XCTAssertGreaterThan(sides.second, 150)
     }
 }
+
+/// Reading the parallel corpus `pretrain corpus parallel` writes.
+final class ParallelCorpusFileTests: XCTestCase {
+    func write(_ text: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("parallel-\(UUID().uuidString).tsv")
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func testReferencesParseBooksWithSpaces() {
+        XCTAssertEqual(VerseReference(parsing: "I John 3:16"), VerseReference(book: "I John", chapter: 3, verse: 16))
+        XCTAssertEqual(VerseReference(parsing: "Song of Solomon 2:1"), VerseReference(book: "Song of Solomon", chapter: 2, verse: 1))
+        for bad in ["John", "John 3", "John 3:x", "3:16", " 3:16", "John 0:1"] { XCTAssertNil(VerseReference(parsing: bad), bad) }
+    }
+
+    func testWrittenVersesReadBack() throws {
+        let verses = ParallelVerses(pairs: [(VerseReference(book: "Genesis", chapter: 1, verse: 1), "In the beginning", "En el principio"),
+                                            (VerseReference(book: "I John", chapter: 1, verse: 2), "tab\tinside", "línea\nrota")])
+        let read = try ParallelVerses.read(files: [try write(verses.tabSeparated())])
+        XCTAssertEqual(read.verses.pairs.map(\.reference), verses.pairs.map(\.reference))
+        XCTAssertEqual(read.verses.pairs.map(\.first), ["In the beginning", "tab inside"])
+        XCTAssertEqual(read.verses.pairs.map(\.second), ["En el principio", "línea rota"])
+        XCTAssertEqual(read.invalidUTF8Lines, 0)
+        // As documents: each line one document of its two sides.
+        let docs = Array(try documents(files: [try write(verses.tabSeparated())], format: .parallel))
+        XCTAssertEqual(docs, [["In the beginning", "En el principio"], ["tab inside", "línea rota"]])
+    }
+
+    func testMalformedLinesAreNamed() throws {
+        let cases = ["Genesis 1:1\tonly one side\n": "2 tab-separated fields, not 3",
+                     "Genesis\ta\tb\n": "'Genesis' is not a reference",
+                     "Genesis 1:1\t \tb\n": "a side is empty"]
+        for (text, message) in cases {
+            let path = try write("Genesis 1:2\tfine\tbien\n" + text)
+            XCTAssertThrowsError(try ParallelVerses.read(files: [path])) { error in
+                XCTAssertTrue("\(error)".contains("line 2: \(message)"), "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try ParallelVerses.read(files: [try write("\n\n")])) { error in
+            guard case CorpusError.emptyCorpus = error else { return XCTFail("\(error)") }
+        }
+    }
+}
