@@ -280,4 +280,41 @@ public final class Encoder: Module {
         }
         return EncoderOutput(hidden: h, pooled: pooled, selection: selection)
     }
+
+    /// Permutation LM's two streams (XLNet, Yang et al. 2019, §2.3) on this encoder's layers, every
+    /// weight shared: the content stream is the usual forward of `input` under `contentMask`
+    /// (B,T,T); the query stream starts, for each of the Q target rows per sequence, from the
+    /// embedding of `maskTokenID` at the target's position (with its token type and language) —
+    /// MPNet's absolute positions, not XLNet's relative attention — and attends to the content
+    /// stream under `queryMask` (B,Q,T). `targetPositions` (B·Q) are positions within each sequence.
+    /// Returns the query stream after the last layer (B,Q,H), which an LM head reads; the last
+    /// layer's content stream is not computed (nothing reads it).
+    public func twoStream(_ input: EncoderInput, targetPositions: [Int32], queries q: Int, maskTokenID: Int32,
+                          contentMask: Tensor, queryMask: Tensor, training: Bool, tape: Tape) throws -> Variable {
+        let (b, t) = (input.batch, input.length)
+        guard targetPositions.count == b * q, targetPositions.allSatisfy({ $0 >= 0 && Int($0) < t }),
+              contentMask.count == b * t * t, queryMask.count == b * q * t else {
+            throw ModelError.inputShape("two-stream attention: \(targetPositions.count) target positions, masks of \(contentMask.count) and \(queryMask.count) values for B=\(b), T=\(t), Q=\(q)")
+        }
+        guard layout.normPlacement == .post, layers.allSatisfy({ $0.attention.queryKeyValue.count == 3 }) else {
+            throw ModelError.invalidConfiguration("two-stream attention runs on post-LN encoders with separate Q, K, V (BERT, RoBERTa, ALBERT, ELECTRA), not \(config.family.rawValue)")
+        }
+        let positions = input.positionIDs ?? embeddings.positionIDs(for: input)
+        func atTargets(_ values: [Int32]?) -> [Int32]? {
+            values.map { v in (0..<(b * q)).map { r in v[(r / q) * t + Int(targetPositions[r])] } }
+        }
+        let queryInput = EncoderInput(ids: [Int32](repeating: maskTokenID, count: b * q), tokenTypes: atTargets(input.tokenTypes),
+                                      positionIDs: atTargets(positions), languages: atTargets(input.languages), batch: b, length: q)
+        var h = try embeddings(input, training: training, tape: tape)
+        var g = try embeddings(queryInput, training: training, tape: tape)
+        if let projection { (h, g) = (projection(h, tape: tape), projection(g, tape: tape)) }
+        let keyMask = input.attentionMask.map { Tensor($0, shape: [b, t]) }
+        for (i, layer) in layers.enumerated() {
+            let (content, query) = layer.twoStream(content: h, query: g, keyMask: keyMask, contentMask: contentMask, queryMask: queryMask,
+                                                   computesContent: i < layers.count - 1, training: training, tape: tape)
+            if let content { h = content }
+            g = query
+        }
+        return g
+    }
 }

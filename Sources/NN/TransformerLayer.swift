@@ -226,6 +226,28 @@ public final class AttentionBlock: Module {
     }
 }
 
+extension AttentionBlock {
+    /// XLNet's two-stream attention (Yang et al. 2019, §2.3) with this block's one set of weights:
+    /// the content stream h (B,T,H) and the query stream g (B,Q,H) both attend to the keys and
+    /// values of h, each under its own additive mask (``PermutationMasks``); each stream then gets
+    /// the output projection, dropout, its own residual and the LayerNorm. K and V are computed
+    /// once for both. With `computesContent` false (the last layer: nothing reads h after it)
+    /// the content stream's queries and outputs are skipped and nil is returned for it.
+    /// Post-LN blocks with separate Q, K and V (BERT, RoBERTa, ALBERT, ELECTRA).
+    public func twoStream(content h: Variable, query g: Variable, keyMask: Tensor?, contentMask: Tensor, queryMask: Tensor,
+                          computesContent: Bool, hiddenDropout: Float, attentionDropout: Float, tape: Tape) -> (content: Variable?, query: Variable) {
+        precondition(queryKeyValue.count == 3 && normPlacement == .post, "two-stream attention needs a post-LN block with separate Q, K, V")
+        let (query, key, value) = (queryKeyValue[0], queryKeyValue[1], queryKeyValue[2])
+        let kv = tape.linear(h, weights: [key, value].map { tape.parameter($0.weight) }, biases: [key, value].map { tape.parameter($0.bias!) })
+        func stream(_ x: Variable, mask: Tensor) -> Variable {
+            let context = tape.attention(query: query(x, tape: tape), packedKeyValue: kv, heads: heads, keyMask: keyMask,
+                                         additiveMask: mask, dropout: attentionDropout)
+            return norm(tape.add(tape.dropout(output(context, tape: tape), probability: hiddenDropout), x), tape: tape)
+        }
+        return (computesContent ? stream(h, mask: contentMask) : nil, stream(g, mask: queryMask))
+    }
+}
+
 /// The position-wise feed-forward block with dropout, residual and LayerNorm.
 public final class FeedForwardBlock: Module {
     public let intermediate, output: Linear
@@ -288,6 +310,17 @@ public final class TransformerLayer: Module {
         let p = training ? config.hiddenDropout : 0
         let h = attention(x, masking: masking, hiddenDropout: p, attentionDropout: training ? config.attentionDropout : 0, tape: tape)
         return feedForward(h, hiddenDropout: p, tape: tape)
+    }
+
+    /// Two-stream attention (``AttentionBlock/twoStream(content:query:keyMask:contentMask:queryMask:computesContent:hiddenDropout:attentionDropout:tape:)``),
+    /// then the feed-forward block on each stream.
+    public func twoStream(content h: Variable, query g: Variable, keyMask: Tensor?, contentMask: Tensor, queryMask: Tensor,
+                          computesContent: Bool, training: Bool, tape: Tape) -> (content: Variable?, query: Variable) {
+        let p = training ? config.hiddenDropout : 0
+        let (h2, g2) = attention.twoStream(content: h, query: g, keyMask: keyMask, contentMask: contentMask, queryMask: queryMask,
+                                           computesContent: computesContent, hiddenDropout: p,
+                                           attentionDropout: training ? config.attentionDropout : 0, tape: tape)
+        return (h2.map { feedForward($0, hiddenDropout: p, tape: tape) }, feedForward(g2, hiddenDropout: p, tape: tape))
     }
 
     /// x (B,T,H) → the `selection`'s rows (B,Q,H) of the output (see ``RowSelection``); the

@@ -41,12 +41,17 @@ public struct MaskedInstance: Sendable, Equatable {
     /// For span masking (SBO): per predicted position, the span's boundary tokens' positions
     /// (s−1 and e+1) and the 0-based offset of the position inside its span. nil otherwise.
     public var spanTargets: [SpanTarget]?
+    /// Permutation LM: each position's place in the factorisation order — −1 for every token that
+    /// is not predicted (the context, first in the order: visible to all, seeing only itself and
+    /// the other context tokens), 0..<k for the k targets. nil for masked LM.
+    public var order: [Int32]?
 
-    public init(inputIDs: [Int32], positions: [Int32], labels: [Int32], spanTargets: [SpanTarget]? = nil) {
+    public init(inputIDs: [Int32], positions: [Int32], labels: [Int32], spanTargets: [SpanTarget]? = nil, order: [Int32]? = nil) {
         self.inputIDs = inputIDs
         self.positions = positions
         self.labels = labels
         self.spanTargets = spanTargets
+        self.order = order
     }
 }
 

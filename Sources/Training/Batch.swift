@@ -14,6 +14,8 @@ public struct PretrainingBatch: Sendable {
     public var spanLeft: [Int32] = []
     public var spanRight: [Int32] = []
     public var spanOffsets: [Int32] = []
+    /// Permutation LM's attention masks and query rows (nil for other objectives).
+    public var permutation: PermutationMasks?
     /// Non-pad tokens in the batch (for tokens/s).
     public var tokenCount: Int
     /// Real predictions (`labels` also holds padding rows with ``ignoredLabel``).
@@ -70,9 +72,60 @@ public struct PretrainingBatch: Sendable {
             spanRight += [Int32](repeating: 0, count: extra)
             spanOffsets += [Int32](repeating: 0, count: extra)
         }
+        if items.contains(where: { $0.masked.order != nil }) {
+            permutation = PermutationMasks(items, length: length, predictionRows: labels.count)
+        }
         // Packed formats fill every position: no padding mask to apply then.
         input = EncoderInput(ids: ids, tokenTypes: types, attentionMask: tokenCount == b * length ? nil : mask,
                              positionIDs: carriesPositions ? positionIDs : nil, languages: carriesLanguages ? languageIDs : nil,
                              batch: b, length: length)
+    }
+}
+
+/// The two attention masks of permutation LM (XLNet's two-stream attention, Yang et al. 2019,
+/// §2.3) for a batch, from each instance's ``MaskedInstance/order``, and the query stream's rows.
+/// Masks are additive (0 sees, −∞ hides); padding keys are hidden by the key mask as usual.
+///
+/// With o(j) a position's place in the order (−1 for context tokens):
+/// - content stream: position i sees j when o(j) ≤ o(i) — itself, and for a target every token
+///   before it in the order; context tokens see only the context;
+/// - query stream: target t sees j when o(j) < o(t) — never its own token.
+public struct PermutationMasks: Sendable {
+    /// Q, query-stream rows per sequence: the most targets of any sequence.
+    public let queries: Int
+    /// (B,T,T) content-stream mask.
+    public let content: [Float]
+    /// (B,Q,T) query-stream mask.
+    public let query: [Float]
+    /// (B·Q) each query row's target position in its sequence (padding rows: 0).
+    public let targetPositions: [Int32]
+    /// The query row (b·Q + k) of each prediction, aligned with ``PretrainingBatch/labels``
+    /// (padding predictions: row 0, ignored label).
+    public let rows: [Int32]
+
+    init(_ items: [(instance: PretrainingInstance, masked: MaskedInstance)], length: Int, predictionRows: Int) {
+        let b = items.count
+        let q = max(1, items.map { item in item.masked.positions.filter { Int($0) < min(length, item.masked.inputIDs.count) }.count }.max() ?? 1)
+        var content = [Float](repeating: 0, count: b * length * length)
+        var query = [Float](repeating: 0, count: b * q * length)
+        var targets = [Int32](repeating: 0, count: b * q)
+        var rows: [Int32] = []
+        for (row, item) in items.enumerated() {
+            let n = min(length, item.masked.inputIDs.count)
+            var order = [Int32](repeating: -1, count: length)
+            for t in 0..<n { order[t] = item.masked.order?[t] ?? -1 }
+            let base = row * length * length
+            for i in 0..<length {
+                for j in 0..<length where order[j] > order[i] { content[base + i * length + j] = -.infinity }
+            }
+            for (k, p) in item.masked.positions.enumerated() where Int(p) < n {
+                targets[row * q + k] = p
+                rows.append(Int32(row * q + k))
+                let r = order[Int(p)], qBase = (row * q + k) * length
+                for j in 0..<length where order[j] >= r { query[qBase + j] = -.infinity }
+            }
+        }
+        rows += [Int32](repeating: 0, count: max(0, predictionRows - rows.count))
+        (self.queries, self.content, self.query, self.targetPositions, self.rows) = (q, content, query, targets, rows)
     }
 }

@@ -9,8 +9,9 @@ import PretrainingData
 public final class CorpusInstanceStream: InstanceStream {
     public let corpus: TokenizedCorpus
     public let builder: InstanceBuilder
-    /// nil when the objectives mask nothing (CLM): instances are served unmasked.
-    public let masking: MaskingConfig?
+    /// What the objectives predict: masked tokens (MLM and its kin), permutation LM's targets
+    /// and order, or nothing (CLM: instances are served unmasked).
+    public let targets: Recipe.Targets
     public let seed: UInt64
     /// nil = dynamic masking.
     public let dupeFactor: Int?
@@ -26,7 +27,7 @@ public final class CorpusInstanceStream: InstanceStream {
         builder = try InstanceBuilder(config: InstanceConfig(maxLength: recipe.seqLen, shortSequenceProbability: recipe.shortSeqProb,
                                                              format: format, sentenceTask: recipe.sentenceTask),
                                       template: template)
-        masking = recipe.masksTokens ? try recipe.maskingConfig(template: template) : nil
+        targets = try recipe.targets(template: template)
         self.seed = seed
         dupeFactor = recipe.maskMode == .static ? recipe.dupeFactor : nil
         self.fixed = fixed
@@ -53,13 +54,32 @@ public final class CorpusInstanceStream: InstanceStream {
 
     public func item(epoch: Int, index: Int) throws -> (instance: PretrainingInstance, masked: MaskedInstance) {
         let instance = builder.materialize(plans(for: epoch)[index], from: corpus)
-        guard let masking else { return (instance, MaskedInstance(inputIDs: instance.ids, positions: [], labels: [])) }
         var rng = MaskingSeed.rng(seed: seed, epoch: dataEpoch(epoch), index: index)
-        return (instance, masking.mask(instance, using: &rng))
+        switch targets {
+        case .masked(let masking): return (instance, masking.mask(instance, using: &rng))
+        case .permutation(let permutation): return (instance, permutation.choose(instance, using: &rng))
+        case .none: return (instance, MaskedInstance(inputIDs: instance.ids, positions: [], labels: []))
+        }
     }
 }
 
 extension Recipe {
+    /// What a recipe's objectives predict of an instance.
+    public enum Targets: Sendable {
+        case masked(MaskingConfig)
+        case permutation(PermutationTargets)
+        case none
+    }
+
+    /// The targets of the recipe's objectives: permutation LM's spans and order, CLM's nothing
+    /// (every next token), otherwise the masking the recipe describes.
+    public func targets(template: SequenceTemplate) throws -> Targets {
+        if objectives.contains(.plm) {
+            return .permutation(PermutationTargets(probability: plmProbability, maxSpanLength: maxSpanLength, maxPredictions: maxPredictions))
+        }
+        return objectives.contains(.clm) ? .none : .masked(try maskingConfig(template: template))
+    }
+
     /// The masking the recipe's `masking`, `mask_prob`, `max_predictions` and ratios describe.
     public func maskingConfig(template: SequenceTemplate) throws -> MaskingConfig {
         try MaskingConfig(template: template, scheme: masking.scheme, probability: maskProb,

@@ -38,10 +38,6 @@ public final class MaskedLanguageModeling: PretrainingObjective {
     public func forwardFLOPs(of batch: PretrainingBatch) -> Double { head.forwardFLOPs(rows: batch.predictionCount) }
 
     public func evaluationMetrics(over batches: [PretrainingBatch], statistics: ObjectiveStatistics) -> [String: Double] {
-        var counts: [Int32: Int] = [:]
-        for batch in batches { for label in batch.labels where label != PretrainingBatch.ignoredLabel { counts[label, default: 0] += 1 } }
-        let predictions = batches.reduce(0) { $0 + $1.predictionCount }
-        return ["perplexity": exp(statistics.mean("mlm_loss") ?? .nan),
-                "unigram_baseline_accuracy": Double(counts.values.max() ?? 0) / Double(max(1, predictions))]
+        languageModelingMetrics(over: batches, loss: statistics.mean("mlm_loss"))
     }
 }

@@ -253,8 +253,8 @@ public final class PretrainingObjectives: Module {
 
 extension PretrainingObjectives {
     /// The objectives a recipe names, with freshly initialised networks for `config` (the
-    /// discriminator's, for ELECTRA).
-    public convenience init(recipe: Recipe, config: EncoderConfiguration) throws {
+    /// discriminator's, for ELECTRA); `maskTokenID` is the tokenizer's mask token (PLM needs it).
+    public convenience init(recipe: Recipe, config: EncoderConfiguration, maskTokenID: Int32? = nil) throws {
         if recipe.objectives.contains(.distillation) {
             // The student is made from the teacher (not from `config`), then trained.
             let teacher = try PretrainingModel.load(folder: URL(fileURLWithPath: recipe.teacher))
@@ -273,6 +273,14 @@ extension PretrainingObjectives {
             try self.init(model: nil, objectives: [rtd])
             return
         }
+        if recipe.objectives.contains(.plm) {
+            guard let maskTokenID else {
+                throw RecipeError.invalid("plm starts its query stream from the mask token's embedding: the tokenizer needs a mask token ([MASK] or <mask>)")
+            }
+            let model = try PretrainingModel(config: config, heads: [.maskedLM], seed: recipe.seed)
+            try self.init(model: model, objectives: [try PermutationLanguageModeling(model: model, maskTokenID: maskTokenID)])
+            return
+        }
         if recipe.objectives.contains(.clm) {
             let model = try PretrainingModel(config: config, heads: [.causalLM], seed: recipe.seed)
             try self.init(model: model, objectives: [try CausalLanguageModeling(model: model)])
@@ -285,7 +293,7 @@ extension PretrainingObjectives {
             case .mlm: return try MaskedLanguageModeling(model: model)
             case .nsp, .sop: return try SentencePairPrediction(task: task, model: model)
             case .sbo: return SpanBoundaryObjective(model: model, seed: recipe.seed)
-            case .rtd, .distillation, .clm: throw RecipeError.invalid("\(kind.rawValue) cannot be combined with other objectives")
+            case .rtd, .distillation, .clm, .plm: throw RecipeError.invalid("\(kind.rawValue) cannot be combined with other objectives")
             }
         }
         try self.init(model: model, objectives: objectives)

@@ -117,7 +117,7 @@ public struct PretrainingRun {
                 : "the tokenizer has no padding token ([PAD] or <pad>); train one with the recipe or add it")
         }
         let config = try recipe.encoderConfiguration(vocabSize: tokenizer.vocabularySize, padID: Int(padID))
-        let objectives = try PretrainingObjectives(recipe: recipe, config: config)
+        let objectives = try PretrainingObjectives(recipe: recipe, config: config, maskTokenID: template.maskID)
         let trainStream: InstanceStream, heldoutStream: InstanceStream?
         var retrieval: CrossLingualRetrieval?
         if let parallel {

@@ -60,6 +60,12 @@ public struct Recipe: Codable, Sendable, Equatable {
     /// Ruth, Jonah, Philippians, James and 1 John: 450 verses from both testaments and five kinds of text.
     public static let defaultHeldoutBooks = ["Ruth", "Jonah", "Philippians", "James", "I John"]
 
+    // Permutation LM (objective plm)
+    /// Share of the tokens predicted, in spans (XLNet: 1/6).
+    public var plmProbability: Double = 1.0 / 6
+    /// Longest span of targets (XLNet: 5).
+    public var maxSpanLength: Int = 5
+
     // ELECTRA (objective rtd)
     /// The generator's hidden size as a fraction of the discriminator's (Clark et al. 2020: 1/4).
     public var generatorSize: Double = 0.25
@@ -141,6 +147,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         case evalBatches = "eval_batches", checkpointEvery = "checkpoint_every", keepCheckpoints = "keep_checkpoints"
         case allreduceBucketMB = "allreduce_bucket_mb", overlapAllreduce = "overlap_allreduce"
         case tlmRatio = "tlm_ratio", heldoutBooks = "heldout_books"
+        case plmProbability = "plm_probability", maxSpanLength = "max_span_length"
     }
 
     /// Missing keys keep their defaults, so a recipe file lists only what differs.
@@ -173,6 +180,7 @@ public struct Recipe: Codable, Sendable, Equatable {
         try read(.discWeight, &discWeight); try read(.temperature, &temperature); try read(.biasCorrection, &biasCorrection)
         try read(.maxTrainFLOPs, &maxTrainFLOPs); try readChoice(.onNonfinite, &onNonfinite)
         try read(.tlmRatio, &tlmRatio); try read(.heldoutBooks, &heldoutBooks)
+        try read(.plmProbability, &plmProbability); try read(.maxSpanLength, &maxSpanLength)
         try read(.teacher, &teacher); try read(.studentLayers, &studentLayers); try read(.alphaCE, &alphaCE); try read(.alphaMLM, &alphaMLM)
         try read(.alphaCos, &alphaCos); try read(.distillTemperature, &distillTemperature); try readChoice(.distillPositions, &distillPositions)
     }
@@ -197,6 +205,8 @@ public enum ObjectiveKind: String, Codable, Sendable, CaseIterable {
     case distillation
     /// Causal language modelling: next-token prediction at every position (GPT-2, Radford et al. 2019).
     case clm
+    /// Permutation language modelling with two-stream attention (XLNet, Yang et al. 2019).
+    case plm
 }
 
 extension Recipe {
@@ -391,8 +401,14 @@ extension Recipe {
             try check(kinds == [.clm], "clm predicts every next token: use objectives [\"clm\"] alone")
             try check(family == .gpt2, "clm trains a causal model: use family gpt2")
             try check(format.inputFormat.map { !$0.isPair } ?? false, "clm reads single sequences: use format blocks (GPT-2), single_segment, full_sentences or doc_sentences")
+        } else if kinds.contains(.plm) {
+            try check(kinds == [.plm], "plm predicts its targets in a permutation order: use objectives [\"plm\"] alone")
+            try check([.bert, .roberta, .albert, .electra].contains(family), "plm runs two-stream attention on post-LN encoders: family bert, roberta, albert or electra")
+            try check(format != .translation, "plm reads a one-language corpus: use format full_sentences, doc_sentences or single_segment")
+            try check(plmProbability > 0 && plmProbability < 1, "plm_probability must be in (0, 1) (got \(plmProbability))")
+            try check(maxSpanLength >= 1, "max_span_length must be at least 1")
         } else {
-            try check(kinds.contains(.mlm), "objectives must include mlm (or be [\"rtd\"] for ELECTRA, [\"distillation\"] for DistilBERT, [\"clm\"] for GPT-2)")
+            try check(kinds.contains(.mlm), "objectives must include mlm (or be [\"rtd\"] for ELECTRA, [\"distillation\"] for DistilBERT, [\"clm\"] for GPT-2, [\"plm\"] for XLNet-style permutation LM)")
             try check(family != .gpt2, "GPT-2 is a causal model: use objectives [\"clm\"]")
         }
         try check(!(kinds.contains(.nsp) && kinds.contains(.sop)), "choose nsp or sop, not both")
@@ -430,8 +446,8 @@ extension Recipe {
         try check(allreduceBucketMB > 0, "allreduce_bucket_mb must be > 0 (got \(allreduceBucketMB))")
     }
 
-    /// Whether the objectives predict masked tokens (all but clm): the data is masked as `masking` says.
-    public var masksTokens: Bool { !objectives.contains(.clm) }
+    /// Whether the objectives predict masked tokens (all but clm and plm): the data is masked as `masking` says.
+    public var masksTokens: Bool { !objectives.contains(.clm) && !objectives.contains(.plm) }
 
     /// The sentence-level task the objectives train, if any.
     public var sentenceTask: SentenceTask {

@@ -10,6 +10,10 @@ public protocol InstanceStream: AnyObject {
     func count(epoch: Int) throws -> Int
     /// The instance at `index` of `epoch`, masked.
     func item(epoch: Int, index: Int) throws -> (instance: PretrainingInstance, masked: MaskedInstance)
+    /// Whether a batch pads to its longest instance (rounded up to 16, at most the length asked
+    /// for) instead of the full length: for streams of short single sentences, whose FLOPs are
+    /// then what their sequences cost.
+    var padsToLongest: Bool { get }
 }
 
 extension InstanceStream {
@@ -30,8 +34,11 @@ extension InstanceStream {
             position.index += 1
             row += 1
         }
-        return PretrainingBatch(items, length: length, padID: padID)
+        let longest = items.map(\.masked.inputIDs.count).max() ?? 1
+        return PretrainingBatch(items, length: padsToLongest ? min(length, (longest + 15) / 16 * 16) : length, padID: padID)
     }
+
+    public var padsToLongest: Bool { false }
 }
 
 /// The optimisation loop of a pretraining run, short enough to read in one screen: accumulate
@@ -86,6 +93,14 @@ public final class Trainer {
 
     var store: CheckpointStore { CheckpointStore(runFolder: runFolder) }
 
+    /// Where the learning-rate schedule is: the step, or with a FLOPs budget the budget's spent
+    /// share of `max_steps` when that is further, so a compute-matched run (whose steps cost
+    /// what its sequences cost) warms up and decays over its budget whichever limit stops it.
+    var scheduleStep: Int {
+        guard recipe.maxTrainFLOPs > 0 else { return state.step }
+        return max(state.step, Int(min(1, state.trainFLOPs / recipe.maxTrainFLOPs) * Double(recipe.maxSteps)))
+    }
+
     /// Continues from the newest valid checkpoint (falling back past damaged ones).
     public func resume() throws {
         // Stopped before its first checkpoint: nothing to load, and a fresh start is what the
@@ -131,7 +146,7 @@ public final class Trainer {
             parallel.sumGradients()
             let stats = parallel.sum(local)
             let gradNorm = clipGradientNorm(parameters, maxNorm: recipe.clipNorm > 0 ? recipe.clipNorm : .infinity)
-            let lr = schedule.rate(at: state.step)
+            let lr = schedule.rate(at: scheduleStep)
             if stats.loss.isFinite && gradNorm.isFinite {
                 optimizer.step(lr: lr)
             } else {

@@ -35,6 +35,9 @@ public final class TranslationInstanceStream: InstanceStream {
 
     public func count(epoch: Int) -> Int { pairs.count }
 
+    /// Verses are short (a pair ~70 tokens, one side ~35): batches pad to their longest.
+    public var padsToLongest: Bool { true }
+
     /// The kind of the batch that row `index` of `epoch` belongs to.
     public func kind(epoch: Int, index: Int) -> Kind {
         var rng = RandomGenerator(seed: seed, stream: [0x7e1a, UInt64(fixed ? 1 : epoch), UInt64(index / batchSize)])

@@ -73,21 +73,31 @@ final class TranslationRunTests: XCTestCase {
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: exported[0].appendingPathComponent("config.json"))) as? [String: Any]
         XCTAssertEqual(config?["n_langs"] as? Int, 2)
 
-        // Stopped after step 3 (its FLOPs budget; same schedule) and resumed to 6: the same lines
-        // as the uninterrupted run.
+        // Cut back to its step-3 checkpoint (as if killed after it) and resumed: the same lines
+        // as the uninterrupted run, and the same weights.
         let cut = folder()
-        let stopped = try train(cut, overrides: ["max_train_flops=1.2e9"], corpus: corpus)
-        XCTAssertEqual(stopped.trainer.state.step, 3)
-        _ = try train(cut, overrides: ["max_train_flops=0"], resume: true, corpus: corpus)
+        try FileManager.default.copyItem(at: whole, to: cut)
+        try FileManager.default.removeItem(at: cut.appendingPathComponent("checkpoints/step-00000006"))
+        let resumed = try train(cut, overrides: [], resume: true, corpus: corpus)
         func lines(_ f: URL) -> [String] {
             MetricsLog.read(f.appendingPathComponent("metrics.jsonl")).map { r in
-                r.keys.filter { !$0.hasSuffix("_per_s") && !$0.hasSuffix("seconds") && !$0.hasPrefix("allreduce") }
-                    .sorted().map { "\($0)=\(r[$0]!)" }.joined(separator: " ")
+                r.keys.filter { !$0.hasSuffix("_per_s") && !$0.hasSuffix("seconds") }.sorted().map { "\($0)=\(r[$0]!)" }.joined(separator: " ")
             }
         }
-        // The run stopped at 3 wrote an extra final evaluation at step 3; compare the train lines and the last evaluation.
-        XCTAssertEqual(lines(cut).filter { $0.contains("split=train") }, lines(whole).filter { $0.contains("split=train") })
-        XCTAssertEqual(lines(cut).last, lines(whole).last)
+        XCTAssertEqual(lines(cut), lines(whole))
+        XCTAssertEqual(resumed.trainer.objectives.parameters.map(\.value.scalars), run.trainer.objectives.parameters.map(\.value.scalars))
+    }
+
+    func testAFLOPsBudgetCarriesTheSchedule() throws {
+        // 3 steps of ~4e8 FLOPs fit the budget; max_steps=12 only sets the schedule's scale: the
+        // rate warms up and decays over the budget, not over 12 steps.
+        let run = try train(folder(), overrides: ["max_steps=12", "max_train_flops=1.2e9", "warmup_steps=1"], corpus: try parallelCorpus())
+        XCTAssertEqual(run.trainer.state.step, 3)
+        let rates = MetricsLog.read(run.folder.appendingPathComponent("metrics.jsonl")).compactMap { $0["lr"] as? Double }
+        XCTAssertEqual(rates.count, 3)
+        XCTAssertEqual(rates[0], 0, "warm-up starts at 0")
+        XCTAssertLessThan(rates[2], 0.5 * Double(run.recipe.lr), "two thirds of the budget spent: the rate is on its way to 0")
+        XCTAssertLessThan(rates[2], rates[1])
     }
 
     func testRetrievalFindsEachTranslationWhenTheLanguagesLookAlike() throws {
