@@ -97,6 +97,22 @@ expect 1 "truncated or damaged" -- $P convert "$T/cut.bin" --output "$T/cut.safe
 expect 0 "books aligned" -- $P corpus parallel web rv1909 --output "$T/pairs.tsv"
 grep -q "^Psalms 23:1	.*shepherd.*	.*pastor" "$T/pairs.tsv" 2>/dev/null && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: Psalms 23:1 is not aligned in pairs.tsv" >&2; }
 expect 1 "no built-in corpus 'klingon'" -- $P corpus parallel web klingon --output "$T/no.tsv"
+# The pairs train the xlm-tlm recipe (retrieval at its evaluation); a damaged line is named.
+expect 0 "retrieval_top1" -- $P train --recipe xlm-tlm --corpus "$T/pairs.tsv" --out "$T/tlm" --set max_steps=3 --set eval_batches=1 \
+  --set heldout_books=Jonah --set vocab_size=500
+head -3 "$T/pairs.tsv" > "$T/bad-pairs.tsv" && printf 'Genesis 1:4\tonly one side\n' >> "$T/bad-pairs.tsv"
+expect 1 "line 4: 2 tab-separated fields" -- $P train --recipe xlm-tlm --corpus "$T/bad-pairs.tsv" --out "$T/tlm-bad"
+expect 1 "'Nowhere' is not a book" -- $P train --recipe xlm-tlm --corpus "$T/pairs.tsv" --out "$T/tlm-book" --set heldout_books=Nowhere \
+  --set vocab_size=500
+# Permutation LM trains and exports a folder fill-mask reads.
+head -2000 "$T/pairs.tsv" | cut -f2 | awk 'NR % 10 == 1 { print "" } { print }' > "$T/english.txt"
+expect 0 "plm_accuracy" -- $P train --recipe xlnet-plm --corpus "$T/english.txt" --out "$T/plm" --set max_steps=3 --set eval_batches=1 \
+  --set vocab_size=500
+expect 0 "<mask>" -- $P fill-mask --model "$T/plm/model" "In the beginning <mask> created"
+# One document: nothing to hold out, said, and the run trains without evaluation.
+grep -v '^$' "$T/english.txt" > "$T/one-document.txt"
+expect 0 "no document was held out" -- $P train --recipe roberta --corpus "$T/one-document.txt" --out "$T/one" --set max_steps=2 \
+  --set vocab_size=500 --set model=tiny --set grad_accum=1
 
 echo "release smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

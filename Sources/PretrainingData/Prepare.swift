@@ -47,11 +47,16 @@ public struct PrepareOptions: Sendable {
     public var threads: Int
     /// Text read per batch: batches bound the memory held, whatever the corpus size.
     public var batchBytes: Int
+    /// Whether no document at all is an empty set of shards (a run's held-out side of a small
+    /// corpus) rather than ``CorpusError/emptyCorpus(description:)``.
+    public var allowsEmpty: Bool
 
-    public init(tokensPerShard: Int = 50_000_000, threads: Int = ProcessInfo.processInfo.activeProcessorCount, batchBytes: Int = 4 << 20) {
+    public init(tokensPerShard: Int = 50_000_000, threads: Int = ProcessInfo.processInfo.activeProcessorCount, batchBytes: Int = 4 << 20,
+                allowsEmpty: Bool = false) {
         self.tokensPerShard = tokensPerShard
         self.threads = threads
         self.batchBytes = batchBytes
+        self.allowsEmpty = allowsEmpty
     }
 }
 
@@ -192,7 +197,7 @@ public func prepareShards(nextDocument: () throws -> [String]?, tokenizer: Token
         progress?(PrepareProgress(documentsRead: documentsRead, tokens: summary.tokens, bytes: bytes, seconds: Date().timeIntervalSince(start)))
     }
     try closeShard()
-    guard summary.documents > 0 else {
+    guard summary.documents > 0 || options.allowsEmpty else {
         throw CorpusError.emptyCorpus(description: "given to prepare (\(summary.emptyDocuments) documents had no token)")
     }
 

@@ -510,11 +510,12 @@ public struct ShardManifest: Sendable, Equatable {
             guard case .string(let s) = item, !s.contains("/") else { throw ShardError.badManifest(path: url.path, reason: "a shard name is not a plain file name") }
             return s
         }
-        guard !names.isEmpty else { throw ShardError.badManifest(path: url.path, reason: "it lists no shard") }
+        let documents = try int("documents")
+        guard !names.isEmpty || documents == 0 else { throw ShardError.badManifest(path: url.path, reason: "it lists no shard") }
         guard case .string(let hex)? = v["tokenizer_checksum"], let sum = UInt64(hex, radix: 16) else {
             throw ShardError.badManifest(path: url.path, reason: "field \"tokenizer_checksum\" is missing")
         }
-        return ShardManifest(shards: names, documents: try int("documents"), sentences: try int("sentences"), tokens: try int("tokens"),
+        return ShardManifest(shards: names, documents: documents, sentences: try int("sentences"), tokens: try int("tokens"),
                              vocabularySize: try int("vocab_size"), tokenizerChecksum: sum)
     }
 }

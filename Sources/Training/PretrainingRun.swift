@@ -176,7 +176,7 @@ public struct PretrainingRun {
                         if isHeldout(index) == side { return document }
                     }
                     return nil
-                }, tokenizer: tokenizer, outputDirectory: target)
+                }, tokenizer: tokenizer, outputDirectory: target, options: PrepareOptions(allowsEmpty: side))
                 report(String(format: "prepared %@: %d documents, %d sentences, %d tokens (%.0fk tokens/s)%@",
                               side ? "held-out" : "training", summary.documents, summary.sentences, summary.tokens,
                               summary.tokensPerSecond / 1000,
@@ -185,8 +185,14 @@ public struct PretrainingRun {
         }
         let train = try ShardedCorpus.open(directory: trainFolder, tokenizer: tokenizer)
         guard train.documentCount > 0 else { throw CorpusError.emptyCorpus(description: corpus.files.joined(separator: ", ")) }
-        let heldout = try ShardedCorpus.open(directory: heldoutFolder, tokenizer: tokenizer)
-        return (train, heldout.documentCount > 0 ? heldout : nil)
+        // A small corpus may hold nothing out (its held-out manifest lists no shard).
+        guard try ShardManifest.read(from: heldoutFolder.appendingPathComponent(manifest)).documents > 0 else {
+            if recipe.evalEvery > 0 {
+                report("warning: no document was held out (\(train.documentCount) documents, heldout_fraction \(recipe.heldoutFraction)): no held-out evaluation. Separate documents with blank lines, or raise heldout_fraction.")
+            }
+            return (train, nil)
+        }
+        return (train, try ShardedCorpus.open(directory: heldoutFolder, tokenizer: tokenizer))
     }
 
     /// Writes the Hugging Face model folders (`RUN_DIR/model/`, and for ELECTRA `RUN_DIR/generator/`),

@@ -41,7 +41,7 @@ final class PretrainingRunTests: XCTestCase {
 
     func testEveryRecipeTrainsExportsAndResumes() throws {
         let text = try corpus()
-        for name in ["bert", "roberta", "albert", "spanbert", "electra", "gpt"] {
+        for name in ["bert", "roberta", "albert", "spanbert", "electra", "gpt", "xlnet-plm"] {
             let recipe = try Recipe.load(recipes.appendingPathComponent("\(name).json").path, overrides: small)
             let out = folder()
             let run = try PretrainingRun(recipe: recipe, overrides: small, corpus: .init(files: [text.path]), folder: out, resume: false,
@@ -57,7 +57,7 @@ final class PretrainingRunTests: XCTestCase {
                 "bert": ["mlm_accuracy", "nsp_accuracy", "perplexity"], "roberta": ["mlm_accuracy", "perplexity"],
                 "albert": ["mlm_accuracy", "sop_accuracy"], "spanbert": ["mlm_accuracy", "sbo_accuracy"],
                 "electra": ["generator_mlm_accuracy", "rtd_accuracy", "rtd_precision", "rtd_recall", "replaced_fraction", "rtd_baseline_accuracy"],
-                "gpt": ["clm_loss", "clm_accuracy", "perplexity"],
+                "gpt": ["clm_loss", "clm_accuracy", "perplexity"], "xlnet-plm": ["plm_loss", "plm_accuracy", "perplexity", "unigram_baseline_accuracy"],
             ]
             for key in metrics[name] ?? [] { XCTAssertNotNil(eval.last?[key] as? Double, "\(name): \(key)") }
             let flops = records.compactMap { $0["train_flops"] as? Double }

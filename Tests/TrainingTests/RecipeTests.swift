@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import ModelConfig
+import PretrainingData
 @testable import Training
 
 final class RecipeTests: XCTestCase {
@@ -30,6 +31,18 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(gpt.beta2, 0.95); XCTAssertEqual(gpt.weightDecay, 0.1); XCTAssertEqual(gpt.schedule, .cosine); XCTAssertFalse(gpt.masksTokens)
         let gptModel = try gpt.encoderConfiguration(vocabSize: 8000, padID: 0)
         XCTAssertTrue(gptModel.causal); XCTAssertEqual(gptModel.hiddenAct, "gelu_new"); XCTAssertEqual(gptModel.typeVocabSize, 0)
+        let plm = try load("xlnet-plm"), tlm = try load("xlm-tlm")
+        XCTAssertEqual(plm.objectives, [.plm]); XCTAssertEqual(plm.plmProbability, 1.0 / 6, accuracy: 1e-12); XCTAssertEqual(plm.maxSpanLength, 5)
+        XCTAssertFalse(plm.masksTokens)
+        guard case .permutation(let targets) = try plm.targets(template: .bert(cls: 1, sep: 2, mask: 3, pad: 0, vocabularySize: 100)) else {
+            return XCTFail("xlnet-plm draws permutation targets")
+        }
+        XCTAssertEqual(targets, PermutationTargets(probability: 1.0 / 6, maxSpanLength: 5, maxPredictions: plm.maxPredictions))
+        XCTAssertEqual(tlm.format, .translation); XCTAssertEqual(tlm.tlmRatio, 0.5); XCTAssertEqual(tlm.objectives, [.mlm])
+        XCTAssertEqual(try tlm.encoderConfiguration(vocabSize: 8000, padID: 1).languages, 2)
+        XCTAssertThrowsError(try Recipe.load(recipes.appendingPathComponent("xlnet-plm.json").path, overrides: ["objectives=[\"plm\",\"mlm\"]"]))
+        XCTAssertThrowsError(try Recipe.load(recipes.appendingPathComponent("xlnet-plm.json").path, overrides: ["plm_probability=0"]))
+        XCTAssertThrowsError(try Recipe.load(recipes.appendingPathComponent("xlnet-plm.json").path, overrides: ["family=distilbert"]))
         var tiny = Recipe()
         (tiny.family, tiny.model, tiny.objectives) = (.gpt2, "tiny", [.clm])
         var expected = try EncoderConfiguration.preset("tiny").asGPT2()
