@@ -23,10 +23,10 @@ struct ReportCommand: ParsableCommand {
                 guard !records.isEmpty else { throw ValidationError("\(folder.path) has no metrics.jsonl lines; is it a run folder?") }
                 return (folder, recipe, records)
             }
-            // Columns: every held-out accuracy any run logged, then perplexity.
+            // Columns: every held-out accuracy (and cross-lingual retrieval) any run logged, then perplexity.
             var accuracies = Set<String>()
             for (_, _, records) in loaded {
-                for r in records where r["split"] as? String == "eval" { for key in r.keys where key.hasSuffix("_accuracy") { accuracies.insert(key) } }
+                for r in records where r["split"] as? String == "eval" { for key in r.keys where key.hasSuffix("_accuracy") || key.hasPrefix("retrieval_top1") { accuracies.insert(key) } }
             }
             let columns = accuracies.sorted()
             print("| run | recipe | model | steps | train tok/s | train FLOPs | " + columns.map { "\($0) (first → last)" }.joined(separator: " | ")

@@ -75,7 +75,9 @@ struct TrainCommand: ParsableCommand {
             let r = run.recipe
             let trained = run.trainer.objectives.exports.first.map { "\($0.model.architecture) L\($0.model.config.layers) H\($0.model.config.hiddenSize)" } ?? r.model
             report("recipe \(r.name): \(trained), objectives \(r.objectives.map(\.rawValue).joined(separator: "+")), "
-                   + (r.masksTokens ? "\(r.masking.rawValue) masking (\(r.maskMode.rawValue)), " : "") + "format \(r.format.rawValue), batch \(r.batchSize)×\(r.gradAccum), "
+                   + (r.masksTokens ? "\(r.masking.rawValue) masking (\(r.maskMode.rawValue)), " : "")
+                   + (r.objectives.contains(.plm) ? String(format: "permutation targets (%.3g of the tokens, spans of 1-%d), ", r.plmProbability, r.maxSpanLength) : "")
+                   + (r.format == .translation ? String(format: "tlm_ratio %g, ", r.tlmRatio) : "") + "format \(r.format.rawValue), batch \(r.batchSize)×\(r.gradAccum), "
                    + "\(r.maxSteps) steps, \(run.trainer.objectives.parameterCount) parameters"
                    + (world.isDistributed ? ", \(world.size) ranks × \(Threading.threadCount) threads" : ""))
             try run.trainer.train()
