@@ -89,6 +89,7 @@ let package = Package(
         .target(name: "FineTuning", dependencies: ["Collectives", "Models", "Tasks", "Training", "Tokenizers"], swiftSettings: checkedSwift),
         // Layer 7: the jobs people come for, a few lines each (load a folder, embed, fill masks,
         // detect replaced tokens, generate, classify); the CLI is a thin caller of it.
+        .target(name: "Reproduction", dependencies: ["Training", "PretrainingData"], swiftSettings: checkedSwift),
         .target(name: "PretrainKit", dependencies: ["FineTuning", "Models", "SafeTensors", "Tokenizers"], swiftSettings: checkedSwift),
         // Formats, independent of everything numeric.
         .target(name: "Tokenizers", swiftSettings: checkedSwift),
@@ -102,7 +103,7 @@ let package = Package(
             name: "pretrain",
             dependencies: [
                 "Tensors", "Autodiff", "NN", "Optimizers", "Tokenizers", "BLAS", "Collectives", "Models", "ModelConfig", "SafeTensors",
-                "PretrainingData", "Tasks", "Training", "FineTuning", "PyTorchFiles", "PretrainKit",
+                "PretrainingData", "Tasks", "Training", "FineTuning", "PyTorchFiles", "PretrainKit", "Reproduction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: checkedSwift),
@@ -120,6 +121,7 @@ let package = Package(
         .testTarget(name: "FineTuningTests", dependencies: ["FineTuning", "Models", "Tasks", "Tokenizers", "Training"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PretrainingDataTests", dependencies: ["PretrainingData", "Tokenizers", "Tensors"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Tokenizers"]),
+        .testTarget(name: "ReproductionTests", dependencies: ["Reproduction", "Training"]),
         .testTarget(name: "PretrainKitTests", dependencies: ["PretrainKit", "FineTuning", "Training", "Models", "Tasks"]),
     ]
 )

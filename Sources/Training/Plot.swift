@@ -74,8 +74,66 @@ public struct LineChart {
     }
 }
 
+/// A bar chart with error bars as a standalone SVG file: one bar per arm of an ablation, its
+/// mean over seeds and ± one standard deviation.
+public struct BarChart {
+    public struct Bar {
+        public var name: String
+        public var value: Double
+        public var error: Double
+        public init(name: String, value: Double, error: Double) { (self.name, self.value, self.error) = (name, value, error) }
+    }
+
+    public var title: String
+    public var yLabel: String
+    public var bars: [Bar]
+
+    public init(title: String, yLabel: String, bars: [Bar]) { (self.title, self.yLabel, self.bars) = (title, yLabel, bars) }
+
+    public func svg(width: Double = 520, height: Double = 360) -> String {
+        let (left, right, top, bottom) = (70.0, 20.0, 40.0, 60.0)
+        let finite = bars.filter { $0.value.isFinite }
+        let highest = finite.map { $0.value + max(0, $0.error.isFinite ? $0.error : 0) }.max() ?? 1
+        let lowest = min(0, finite.map { $0.value - max(0, $0.error.isFinite ? $0.error : 0) }.min() ?? 0)
+        let (y0, y1) = (lowest, max(highest * 1.1, lowest + 1e-9))
+        let pw = width - left - right, ph = height - top - bottom
+        func py(_ y: Double) -> Double { top + (1 - (y - y0) / (y1 - y0)) * ph }
+        func escape(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        var out = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+        <line x1="\(left)" y1="\(py(0))" x2="\(left + pw)" y2="\(py(0))" stroke="#888"/>
+
+        """
+        for i in 0...5 {
+            let y = y0 + Double(i) / 5 * (y1 - y0)
+            out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", left, py(y), left + pw, py(y))
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 6, py(y) + 4, LineChart.label(y))
+        }
+        out += "<text x=\"16\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + ph / 2))\">\(escape(yLabel))</text>\n"
+        let slot = pw / Double(max(1, bars.count)), barWidth = slot * 0.55
+        for (k, bar) in bars.enumerated() where bar.value.isFinite {
+            let x = left + slot * (Double(k) + 0.5)
+            let (a, b) = (py(max(0, bar.value)), py(min(0, bar.value)))
+            out += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%@\"/>\n", x - barWidth / 2, a, barWidth, b - a, chartPalette[k % chartPalette.count])
+            if bar.error.isFinite && bar.error > 0 {
+                let (hi, lo) = (py(bar.value + bar.error), py(bar.value - bar.error))
+                out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>", x, hi, x, lo)
+                out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>", x - 6, hi, x + 6, hi)
+                out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x - 6, lo, x + 6, lo)
+            }
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", x, top + ph + 18, escape(bar.name))
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", x, top + ph + 34, LineChart.label(bar.value))
+        }
+        return out + "</svg>\n"
+    }
+}
+
 /// Line colours, in order (matplotlib's tab10).
-let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+public let chartPalette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
 
 /// Writes `loss.svg` and `accuracy.svg` into a run folder from its metrics.jsonl: the optimised
 /// loss and every `*_loss` metric, and every `*_accuracy` metric (the objectives' and the
@@ -94,7 +152,7 @@ public func writeRunPlots(runFolder: URL) throws {
                 }
                 guard !points.isEmpty else { continue }
                 series.append(.init(name: "\(split == "eval" ? "held-out" : "train") \(key)", points: points,
-                                    color: palette[series.count % palette.count]))
+                                    color: chartPalette[series.count % chartPalette.count]))
             }
         }
         return LineChart(title: title, xLabel: "step", yLabel: title.lowercased(), series: series)
@@ -113,7 +171,7 @@ public func computeChart(runFolders: [URL], metric: String) -> LineChart {
             guard r["split"] as? String == "eval", let x = number(r["train_flops"]), let y = r[metric] as? Double else { return nil }
             return (x, y)
         }
-        return .init(name: folder.lastPathComponent, points: points, color: palette[index % palette.count])
+        return .init(name: folder.lastPathComponent, points: points, color: chartPalette[index % chartPalette.count])
     }
     return LineChart(title: "held-out \(metric) at equal compute", xLabel: "training FLOPs", yLabel: metric, series: series)
 }

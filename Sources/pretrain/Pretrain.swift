@@ -32,5 +32,5 @@ struct Pretrain: ParsableCommand {
         abstract: "Pretrain and fine-tune BERT-family encoders on a CPU.",
         subcommands: [BenchCommand.self, TokenizerCommand.self, ParamsCommand.self, FillMaskCommand.self,
                       EmbedCommand.self, DetectReplacedCommand.self, GenerateCommand.self, InitCommand.self, ConvertCommand.self, DistillInitCommand.self, TasksCommand.self, FineTuneCommand.self, EvalCommand.self,
-                      CorpusCommand.self, PrepareCommand.self, TrainCommand.self, RecipeCommand.self, ReportCommand.self])
+                      CorpusCommand.self, PrepareCommand.self, TrainCommand.self, RecipeCommand.self, ReportCommand.self, ReproduceCommand.self])
 }

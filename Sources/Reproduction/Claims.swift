@@ -1,0 +1,134 @@
+import Foundation
+
+/// How big a reproduction is: the steps of each claim's reference arm and the default seeds.
+/// `quick` is a smoke run (~30 minutes on 2 cores for every claim), `standard` fits a working
+/// session (≤ 2 hours), `full` is for a machine left alone.
+public enum Budget: String, CaseIterable, Sendable {
+    case quick, standard, full
+
+    /// Steps of a claim's reference arm (the others match its steps or its FLOPs).
+    public var steps: Int {
+        switch self {
+        case .quick: return 150
+        case .standard: return 800
+        case .full: return 4000
+        }
+    }
+
+    public var defaultSeeds: Int { self == .quick ? 1 : 3 }
+}
+
+/// One side of a comparison: a recipe and its overrides.
+public struct Arm: Sendable, Equatable {
+    /// A short name (run folders, tables).
+    public var name: String
+    /// What the arm is, in words.
+    public var label: String
+    public var recipe: String
+    public var overrides: [String]
+    public init(_ name: String, _ label: String, recipe: String, _ overrides: [String] = []) {
+        (self.name, self.label, self.recipe, self.overrides) = (name, label, recipe, overrides)
+    }
+}
+
+/// What a claim asserts about its first arm against its second, on `Claim/measure`.
+public enum Expectation: Sendable, Equatable {
+    /// The first arm is better.
+    case better
+    /// The first arm is not worse (within the runs' spread).
+    case notWorse
+}
+
+/// How the arms of a claim are given the same compute.
+public enum ComputeMatch: String, Sendable, Equatable {
+    /// Every arm runs the reference arm's steps (same sequences seen).
+    case equalSteps = "equal steps"
+    /// Every arm stops at the reference arm's training FLOPs (`max_train_flops`), its learning-rate
+    /// schedule running over that budget.
+    case equalFLOPs = "equal training FLOPs"
+}
+
+/// The corpus a claim pretrains on (built from OS packages).
+public enum ClaimCorpus: String, Sendable, Equatable {
+    /// The World English and King James Bibles: the main job's corpus.
+    case bibles
+    /// The World English Bible and the Reina-Valera 1909, aligned by verse.
+    case englishSpanish
+}
+
+/// A claim of the seed articles, re-measured at CPU scale by comparing two arms.
+public struct Claim: Sendable {
+    /// The name `--claims` takes.
+    public var id: String
+    public var title: String
+    /// The article and paper behind it, with the paper's number where the article gives one.
+    public var source: String
+    public var statement: String
+    public var corpus: ClaimCorpus
+    public var compute: ComputeMatch
+    /// The arms; the first is the one the claim favours, the second its reference.
+    public var arms: [Arm]
+    /// The summary metric the verdict reads, and whether higher is better.
+    public var measure: String
+    public var higherIsBetter: Bool
+    public var expectation: Expectation
+    /// Overrides every arm shares (model size, batch, schedule), before the arm's own.
+    public var common: [String]
+}
+
+extension Claim {
+    /// The main job's shape: tiny RoBERTa-sized models, 64-token sequences in batches of 64, no dropout.
+    static let mainShape = ["model=tiny", "seq_len=64", "batch_size=64", "grad_accum=1", "dropout=0", "lr=0.003", "vocab_size=8000"]
+
+    /// Every claim `pretrain reproduce` knows, in the issue's order.
+    public static let all: [Claim] = [
+        Claim(id: "roberta-dynamic-masking", title: "RoBERTa: dynamic masking ≥ static masking",
+              source: "seeds 000, 004 — Liu et al. 2019, Table 1: static 78.3 / dynamic 78.7 SQuAD 2.0 F1 (comparable or slightly better)",
+              statement: "Masking every sequence afresh each time it is seen (dynamic) trains at least as well as masks fixed at preprocessing (static, 10 copies).",
+              corpus: .bibles, compute: .equalSteps,
+              arms: [Arm("dynamic", "dynamic masking", recipe: "roberta", ["mask_mode=dynamic"]),
+                     Arm("static", "static masking, dupe_factor 10", recipe: "roberta", ["mask_mode=static", "dupe_factor=10"])],
+              measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .notWorse, common: mainShape),
+        Claim(id: "roberta-no-nsp", title: "RoBERTa: dropping NSP does not hurt",
+              source: "seeds 000, 004 — Liu et al. 2019, Table 2: SEGMENT-PAIR+NSP 90.4/78.7 vs FULL-SENTENCES 90.4/79.1 (SQuAD 1.1/2.0 F1)",
+              statement: "FULL-SENTENCES without next-sentence prediction matches SEGMENT-PAIR inputs trained with NSP.",
+              corpus: .bibles, compute: .equalSteps,
+              arms: [Arm("full-sentences", "FULL-SENTENCES, MLM only", recipe: "roberta", ["format=full_sentences", "objectives=mlm"]),
+                     Arm("segment-pair-nsp", "SEGMENT-PAIR + NSP", recipe: "roberta", ["format=segment_pair", "objectives=mlm,nsp"])],
+              measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .notWorse, common: mainShape),
+        Claim(id: "roberta-large-batch", title: "RoBERTa: a larger batch at equal compute reaches lower perplexity",
+              source: "seeds 000, 004 — Liu et al. 2019, Table 3: batch 256 ppl 3.99, 2K 3.68, 8K 3.77 at equal passes over the data",
+              statement: "At the same compute, 4× larger batches (learning rate ×2) reach a lower held-out perplexity than small ones.",
+              corpus: .bibles, compute: .equalFLOPs,
+              arms: [Arm("batch-256", "batch 64 × 4 accumulated, lr 6e-3", recipe: "roberta", ["grad_accum=4", "lr=0.006"]),
+                     Arm("batch-64", "batch 64, lr 3e-3", recipe: "roberta", [])],
+              measure: "heldout_perplexity", higherIsBetter: false, expectation: .better, common: mainShape),
+        Claim(id: "xlm-tlm-retrieval", title: "XLM: TLM improves cross-lingual retrieval over MLM alone",
+              source: "seed 002 — Lample & Conneau 2019: TLM on parallel data aligns the languages' representations",
+              statement: "Adding translation LM on verse pairs to MLM on each language makes a verse's embedding closer to its translation's.",
+              corpus: .englishSpanish, compute: .equalFLOPs,
+              arms: [Arm("mlm-tlm", "MLM + TLM (tlm_ratio 0.5)", recipe: "xlm-tlm", ["tlm_ratio=0.5"]),
+                     Arm("mlm", "MLM on each language alone (tlm_ratio 0)", recipe: "xlm-tlm", ["tlm_ratio=0"])],
+              measure: "retrieval_top1", higherIsBetter: true, expectation: .better, common: ["lr=0.002"]),
+    ]
+
+    /// Claims of the issue that `reproduce` does not run yet: listed in every report as missing.
+    public static let pending: [(id: String, title: String)] = [
+        ("albert-parameters", "ALBERT: the seed's parameter table; factorised E=128 vs E=H; sharing all / attention / FFN / none"),
+        ("albert-sop", "ALBERT: NSP-trained models are near chance on SOP; SOP-trained ones solve SOP and do well on NSP"),
+        ("spanbert-qa", "SpanBERT: span masking + SBO ≥ token masking on span-selection QA (wordnet-qa)"),
+        ("whole-word-masking", "Whole-word masking vs token masking downstream"),
+        ("electra-vs-mlm", "ELECTRA > MLM at equal compute downstream"),
+        ("distilbert", "DistilBERT: ≥ 97 % of the teacher with half the layers, and faster at inference"),
+        ("mask-rate", "Should you mask 15 %? 15 % vs 30 % masking downstream"),
+    ]
+
+    /// The claims `--claims` names (all when empty).
+    public static func select(_ names: [String]) throws -> [Claim] {
+        guard !names.isEmpty else { return all }
+        return try names.map { name in
+            guard let claim = all.first(where: { $0.id == name }) else { throw ReproductionError.unknownClaim(name, known: all.map(\.id)) }
+            return claim
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Training
+
+/// Whether a claim held in a reproduction.
+public enum Verdict: String, Sendable, Equatable {
+    case holds = "holds"
+    case notShown = "does not show at this scale"
+    case contradicted = "contradicted"
+    case incomplete = "incomplete (runs missing)"
+}
+
+/// One claim's numbers and verdict, from the summaries of its runs.
+public struct ClaimResult: Sendable {
+    public struct ArmResult: Sendable {
+        public var arm: Arm
+        public var values: [Double]
+        public var mean: Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }
+        /// Sample standard deviation (0 for one value).
+        public var sd: Double {
+            guard values.count > 1 else { return 0 }
+            let m = mean
+            return (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(values.count - 1)).squareRoot()
+        }
+    }
+
+    public var claim: Claim
+    public var arms: [ArmResult]
+    /// `arm-seedS` of every run with no summary.
+    public var missing: [String]
+    /// The first arm's advantage over the second (signed so that positive favours the claim) and
+    /// its standard error (√(s₁²/n₁ + s₂²/n₂)).
+    public var effect: Double
+    public var standardError: Double
+    public var verdict: Verdict
+    /// Why, in words.
+    public var reason: String
+}
+
+/// `DIR/REPORT.md` from run summaries: per claim the article's statement, what was run, the
+/// numbers (mean ± sd over seeds), a verdict and plots.
+public enum ReproductionReport {
+    /// A claim's result. The verdict follows the numbers: with e the first arm's advantage and s
+    /// its standard error, `better` holds when e > 2s and is contradicted when e < −2s;
+    /// `notWorse` is contradicted when e < −2s and holds otherwise. Fewer than two seeds per arm
+    /// give no spread to judge by: the claim does not show, whatever the means.
+    public static func result(_ claim: Claim, summaries: [RunSummary], seeds: [Int]) -> ClaimResult {
+        var missing: [String] = []
+        let arms = claim.arms.map { arm -> ClaimResult.ArmResult in
+            var values: [Double] = []
+            for seed in seeds {
+                if let s = summaries.first(where: { $0.claim == claim.id && $0.arm == arm.name && $0.seed == seed }), let v = s.metrics[claim.measure], v.isFinite {
+                    values.append(v)
+                } else {
+                    missing.append("\(arm.name)-seed\(seed)")
+                }
+            }
+            return ClaimResult.ArmResult(arm: arm, values: values)
+        }
+        let sign = claim.higherIsBetter ? 1.0 : -1.0
+        let (a, b) = (arms[0], arms[1])
+        let effect = (a.mean - b.mean) * sign
+        let se = (a.sd * a.sd / Double(max(1, a.values.count)) + b.sd * b.sd / Double(max(1, b.values.count))).squareRoot()
+        let verdict: Verdict, reason: String
+        let shown = String(format: "%@ − %@ = %+.4g ± %.2g (2 standard errors: %.2g)", a.arm.name, b.arm.name, effect * sign, se, 2 * se)
+        if !missing.isEmpty {
+            (verdict, reason) = (.incomplete, "missing runs: \(missing.joined(separator: ", "))")
+        } else if a.values.count < 2 || b.values.count < 2 {
+            (verdict, reason) = (.notShown, "one seed per arm gives no spread to judge by (\(shown)); run with --seeds 3")
+        } else {
+            switch claim.expectation {
+            case .better:
+                if effect > 2 * se { (verdict, reason) = (.holds, "\(a.arm.name) is better by more than two standard errors: \(shown)") }
+                else if effect < -2 * se { (verdict, reason) = (.contradicted, "\(a.arm.name) is worse by more than two standard errors: \(shown)") }
+                else { (verdict, reason) = (.notShown, "the difference is within two standard errors: \(shown)") }
+            case .notWorse:
+                if effect < -2 * se { (verdict, reason) = (.contradicted, "\(a.arm.name) is worse by more than two standard errors: \(shown)") }
+                else { (verdict, reason) = (.holds, "\(a.arm.name) is not worse by more than two standard errors: \(shown)") }
+            }
+        }
+        return ClaimResult(claim: claim, arms: arms, missing: missing, effect: effect, standardError: se, verdict: verdict, reason: reason)
+    }
+
+    /// Writes `folder/REPORT.md` and `folder/plots/<claim>-{bars,curves}.svg` from the summaries
+    /// under `folder/runs`; returns the results.
+    @discardableResult
+    public static func write(claims: [Claim], budget: Budget, seeds: [Int], folder: URL) throws -> [ClaimResult] {
+        let summaries = try RunSummary.all(under: folder.appendingPathComponent("runs"))
+        let plots = folder.appendingPathComponent("plots")
+        try FileManager.default.createDirectory(at: plots, withIntermediateDirectories: true)
+        let results = claims.map { result($0, summaries: summaries, seeds: seeds) }
+        var md = """
+        # Reproducing the articles' claims at CPU scale
+
+        `pretrain reproduce --budget \(budget.rawValue) --seeds \(seeds.count)` — every claim compares two arms of
+        one recipe on the built-in corpora (reference arm: \(budget.steps) steps), \(seeds.count) seed\(seeds.count == 1 ? "" : "s") each.
+        Numbers are mean ± sd over seeds; a verdict needs the difference to exceed two standard errors
+        (see `ReproductionReport.result`). Regenerate with the same command (finished runs are kept).
+
+        | claim | measure | \(claims.isEmpty ? "" : "first arm | second arm | ")verdict |
+        |---|---|---|---|---|
+
+        """
+        func ms(_ a: ClaimResult.ArmResult) -> String {
+            a.values.isEmpty ? "–" : String(format: "%.4g ± %.2g (n=%d)", a.mean, a.sd, a.values.count)
+        }
+        for r in results {
+            md += "| [\(r.claim.title)](#\(r.claim.id)) | \(r.claim.measure) | \(r.arms[0].arm.name): \(ms(r.arms[0])) | \(r.arms[1].arm.name): \(ms(r.arms[1])) | \(r.verdict.rawValue) |\n"
+        }
+        for pending in Claim.pending { md += "| \(pending.title) | – | – | – | not run yet (`reproduce` has no experiment for it) |\n" }
+        for r in results {
+            let c = r.claim
+            md += """
+
+            ## \(c.title)
+            <a id="\(c.id)"></a>
+
+            **The article**: \(c.statement) (\(c.source))
+
+            **What we ran** (\(c.compute.rawValue), corpus: \(c.corpus.rawValue)):
+
+            | arm | \(c.measure) | seeds | steps | train FLOPs |
+            |---|---|---|---|---|
+
+            """
+            for a in r.arms {
+                let runs = summaries.filter { $0.claim == c.id && $0.arm == a.arm.name && seeds.contains($0.seed) }
+                let steps = runs.map { String($0.steps) }.joined(separator: ", ")
+                let flops = runs.map { String(format: "%.2e", $0.trainFLOPs) }.joined(separator: ", ")
+                md += "| \(a.arm.label) | \(ms(a)) | \(a.values.count) | \(steps.isEmpty ? "–" : steps) | \(flops.isEmpty ? "–" : flops) |\n"
+            }
+            if let example = summaries.first(where: { $0.claim == c.id }) {
+                md += "\nOne run by hand (seed \(example.seed)): `\(example.commands.first ?? "")`\n"
+            }
+            md += "\n**Verdict: \(r.verdict.rawValue)** — \(r.reason).\n"
+            let bars = BarChart(title: c.title, yLabel: c.measure,
+                                bars: r.arms.map { BarChart.Bar(name: $0.arm.name, value: $0.mean, error: $0.sd) })
+            try bars.svg().write(to: plots.appendingPathComponent("\(c.id)-bars.svg"), atomically: true, encoding: .utf8)
+            var series: [LineChart.Series] = []
+            for (k, a) in r.arms.enumerated() {
+                for run in summaries where run.claim == c.id && run.arm == a.arm.name && seeds.contains(run.seed) && !run.curve.isEmpty {
+                    series.append(.init(name: "\(a.arm.name) seed \(run.seed)", points: run.curve.map { ($0.flops, $0.value) },
+                                        color: chartPalette[k % chartPalette.count]))
+                }
+            }
+            try LineChart(title: c.title, xLabel: "training FLOPs", yLabel: ReproductionRunner.curveKey(c.measure), series: series).svg()
+                .write(to: plots.appendingPathComponent("\(c.id)-curves.svg"), atomically: true, encoding: .utf8)
+            md += "\n![\(c.id) bars](plots/\(c.id)-bars.svg) ![\(c.id) curves](plots/\(c.id)-curves.svg)\n"
+        }
+        try md.write(to: folder.appendingPathComponent("REPORT.md"), atomically: true, encoding: .utf8)
+        return results
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import PretrainingData
+import Training
+
+/// Runs the experiments of claims into `DIR/runs/<claim>/<arm>-seed<S>/`: a run whose
+/// `summary.json` exists is done and skipped, a run cut short resumes from its newest checkpoint,
+/// the rest start. Each finished run keeps its summary, metrics and recipe (its checkpoints and
+/// shards are deleted), so a second invocation — or a report — needs nothing else.
+public struct ReproductionRunner {
+    public let folder: URL
+    public let budget: Budget
+    public let seeds: [Int]
+    /// Progress lines (`[3/24] roberta-no-nsp full-sentences seed 2: …`) and run output.
+    public var report: (String) -> Void
+    /// Where the recipes are (nil: `Recipe.load`'s search folders).
+    public var recipeFolder: URL?
+    /// Steps of each claim's reference arm (the budget's unless set).
+    public var steps: Int
+    /// Corpus files to use instead of building the claims' corpora from the OS packages.
+    public var corpusFiles: [ClaimCorpus: URL] = [:]
+
+    public init(folder: URL, budget: Budget, seeds: Int? = nil, report: @escaping (String) -> Void = { print($0) }) {
+        self.folder = folder
+        self.budget = budget
+        self.steps = budget.steps
+        self.seeds = Array(1...max(1, seeds ?? budget.defaultSeeds))
+        self.report = report
+    }
+
+    /// The run folder of one arm and seed.
+    public func runFolder(_ claim: Claim, _ arm: Arm, seed: Int) -> URL {
+        folder.appendingPathComponent("runs").appendingPathComponent(claim.id).appendingPathComponent("\(arm.name)-seed\(seed)")
+    }
+
+    /// The recipe overrides of an arm: the claim's shape, the arm's own, the budget and seed, and
+    /// for equal-FLOPs claims the reference arm's budget (nil: this arm sets it).
+    public func overrides(_ claim: Claim, _ arm: Arm, seed: Int, flopsBudget: Double?) -> [String] {
+        var out = claim.common + arm.overrides + ["seed=\(seed)", "eval_every=\(max(1, steps / 4))", "checkpoint_every=\(max(1, steps / 4))",
+                                                 "eval_batches=10", "log_every=10"]
+        if let flopsBudget {
+            // The schedule runs over the budget (see Trainer); max_steps only sets its scale and must
+            // not stop the arm first: 4× the reference's steps covers arms whose steps cost ≥ 1/4 as much.
+            out += ["max_train_flops=\(flopsBudget)", "max_steps=\(4 * steps)", "warmup_steps=\(4 * steps / 10)"]
+        } else {
+            out += ["max_steps=\(steps)", "warmup_steps=\(steps / 10)"]
+        }
+        return out
+    }
+
+    /// Runs (or skips, or resumes) every run of `claims`.
+    public func run(_ claims: [Claim]) throws {
+        let total = claims.reduce(0) { $0 + $1.arms.count * seeds.count }
+        var index = 0
+        for claim in claims {
+            for seed in seeds {
+                // The reference arm (last) runs first: equal-FLOPs arms stop at its budget.
+                var flopsBudget: Double?
+                for arm in claim.arms.reversed() {
+                    index += 1
+                    let matchedBudget = claim.compute == .equalFLOPs && arm != claim.arms.last ? flopsBudget : nil
+                    let summary = try runOnce(claim, arm, seed: seed, flopsBudget: matchedBudget, progress: "[\(index)/\(total)]")
+                    if arm == claim.arms.last { flopsBudget = summary.trainFLOPs }
+                }
+            }
+        }
+    }
+
+    func runOnce(_ claim: Claim, _ arm: Arm, seed: Int, flopsBudget: Double?, progress: String) throws -> RunSummary {
+        let out = runFolder(claim, arm, seed: seed)
+        let summaryURL = out.appendingPathComponent(RunSummary.fileName)
+        if FileManager.default.fileExists(atPath: summaryURL.path) {
+            let done = try JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: summaryURL))
+            report("\(progress) \(claim.id) \(arm.name) seed \(seed): done (\(claim.measure) \(done.metrics[claim.measure].map { String(format: "%.4g", $0) } ?? "–"))")
+            return done
+        }
+        let corpus = try corpusFile(claim.corpus)
+        let overrides = overrides(claim, arm, seed: seed, flopsBudget: flopsBudget)
+        let resuming = !CheckpointStore(runFolder: out).checkpoints().isEmpty
+        report("\(progress) \(claim.id) \(arm.name) seed \(seed): \(resuming ? "resuming" : "training") (\(arm.label))")
+        let recipe = try Recipe.load(recipeFolder.map { $0.appendingPathComponent(arm.recipe + ".json").path } ?? arm.recipe, overrides: overrides)
+        let format: CorpusFormat = claim.corpus == .englishSpanish ? .parallel : .text
+        let run = try PretrainingRun(recipe: recipe, overrides: resuming ? overrides : [], corpus: .init(files: [corpus.path], format: format),
+                                     folder: out, resume: resuming, report: { _ in })
+        run.trainer.showsProgress = false
+        try run.trainer.train()
+        try run.export()
+        let records = MetricsLog.read(out.appendingPathComponent("metrics.jsonl"))
+        let evals = records.filter { $0["split"] as? String == "eval" }
+        var metrics: [String: Double] = [:]
+        for (key, value) in evals.last ?? [:] {
+            guard let number = value as? Double, key != "step", key != "train_flops" else { continue }
+            metrics[key.hasPrefix("retrieval") ? key : "heldout_" + key] = number
+        }
+        let curve = evals.compactMap { r -> RunSummary.CurvePoint? in
+            guard let flops = r["train_flops"] as? Double, let value = r[Self.curveKey(claim.measure)] as? Double else { return nil }
+            return RunSummary.CurvePoint(flops: flops, value: value)
+        }
+        let command = "pretrain train --recipe \(arm.recipe) --corpus \(corpus.lastPathComponent) --out \(arm.name)-seed\(seed) "
+            + overrides.map { "--set \(Self.quoted($0))" }.joined(separator: " ")
+        let summary = RunSummary(claim: claim.id, arm: arm.name, seed: seed, commands: [command], steps: run.trainer.state.step,
+                                 trainFLOPs: run.trainer.state.trainFLOPs, metrics: metrics, curve: curve)
+        try summary.write(to: out)
+        for bulky in ["checkpoints", "data"] { try? FileManager.default.removeItem(at: out.appendingPathComponent(bulky)) }
+        report("\(progress) \(claim.id) \(arm.name) seed \(seed): \(claim.measure) \(metrics[claim.measure].map { String(format: "%.4g", $0) } ?? "–") after \(summary.steps) steps")
+        return summary
+    }
+
+    /// The metrics.jsonl key behind a summary metric.
+    static func curveKey(_ measure: String) -> String { measure.hasPrefix("heldout_") ? String(measure.dropFirst(8)) : measure }
+
+    static func quoted(_ s: String) -> String { s.contains(where: { " \"[],".contains($0) }) ? "'\(s)'" : s }
+
+    /// The claim's corpus, built once into `DIR/data/` from the OS packages.
+    func corpusFile(_ corpus: ClaimCorpus) throws -> URL {
+        if let given = corpusFiles[corpus] { return given }
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        switch corpus {
+        case .bibles:
+            let url = data.appendingPathComponent("corpus-bible.txt")
+            if !FileManager.default.fileExists(atPath: url.path) {
+                let writer = try TextCorpusWriter(path: url.path)
+                for c in [BuiltInCorpus.web, .kjv] {
+                    let stream = try c.documents()
+                    while let doc = try stream.nextDocument() { try writer.write(document: doc) }
+                }
+                try writer.finish()
+            }
+            return url
+        case .englishSpanish:
+            let url = data.appendingPathComponent("web-rv1909.tsv")
+            if !FileManager.default.fileExists(atPath: url.path) {
+                let verses = ParallelVerses(try BuiltInCorpus.web.referencedVerses(), try BuiltInCorpus.rv1909.referencedVerses())
+                try Data(verses.tabSeparated().utf8).write(to: url, options: .atomic)
+            }
+            return url
+        }
+    }
+}
