@@ -4,6 +4,8 @@
 # PLM accuracy against the unigram baseline every 500 steps, the curve as an SVG, and the exported
 # content-stream encoder tried with fill-mask. About 15 minutes on 2 cores.
 #   bash scripts/plm-main.sh            # RUN=runs/plm STEPS=5500
+#   bash scripts/plm-main.sh control    # the README's control: MLM that never shows a target's own
+#                                       # token (mask_ratio 1, random_ratio 0), same corpus and shape
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PRETRAIN=${PRETRAIN:-.build/release/pretrain}
@@ -13,6 +15,13 @@ export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$(bash scripts/blas-coretype.sh)} 
 [ -x "$PRETRAIN" ] || swift build -c release --product pretrain
 mkdir -p runs
 [ -s runs/corpus-bible.txt ] || $PRETRAIN corpus build web kjv --output runs/corpus-bible.txt
+if [ "${1:-}" = control ]; then
+  rm -rf "$RUN-mlm-mask1"
+  $PRETRAIN train --recipe roberta --corpus runs/corpus-bible.txt --out "$RUN-mlm-mask1" --set model=tiny --set seq_len=64 \
+    --set batch_size=64 --set grad_accum=1 --set dropout=0 --set lr=0.003 --set warmup_steps=200 --set max_steps="$STEPS" \
+    --set eval_every=500 --set mask_ratio=1 --set random_ratio=0
+  exit 0
+fi
 rm -rf "$RUN"
 $PRETRAIN train --recipe xlnet-plm --corpus runs/corpus-bible.txt --out "$RUN" --set max_steps="$STEPS"
 # RUN/accuracy.svg: train and held-out PLM accuracy with the unigram baseline (the README's docs/plm-accuracy.svg)

@@ -58,6 +58,28 @@ public enum ClaimCorpus: String, Sendable, Equatable {
     case englishSpanish
 }
 
+/// A task each arm's pretrained model is fine-tuned on (`pretrain finetune`), with the settings
+/// every arm shares; its best dev metrics become `<name>_<metric>` measures.
+public struct Downstream: Sendable, Equatable {
+    public enum Task: Sendable, Equatable {
+        /// A built-in task (`pretrain tasks`).
+        case builtin(String)
+        /// A task file (docs/TASKS.md), named for the measures.
+        case file(name: String, path: String)
+    }
+
+    public var task: Task
+    public var settings: [String]
+    public init(_ task: Task, _ settings: [String] = []) { (self.task, self.settings) = (task, settings) }
+
+    /// The prefix of its measures.
+    public var name: String {
+        switch task {
+        case .builtin(let name), .file(let name, _): return name
+        }
+    }
+}
+
 /// A claim of the seed articles, re-measured at CPU scale by comparing two arms.
 public struct Claim: Sendable {
     /// The name `--claims` takes.
@@ -76,11 +98,17 @@ public struct Claim: Sendable {
     public var expectation: Expectation
     /// Overrides every arm shares (model size, batch, schedule), before the arm's own.
     public var common: [String]
+    /// Fine-tuning after pretraining (empty: held-out measures only).
+    public var downstream: [Downstream] = []
+    /// Measures shown beside the judged one (not judged).
+    public var alsoShown: [String] = []
 }
 
 extension Claim {
     /// The main job's shape: tiny RoBERTa-sized models, 64-token sequences in batches of 64, no dropout.
     static let mainShape = ["model=tiny", "seq_len=64", "batch_size=64", "grad_accum=1", "dropout=0", "lr=0.003", "vocab_size=8000"]
+    /// The main job's in-domain task (KJV verse vs WEB verse: same verse or not), as it fine-tunes it.
+    static let paraphrase = Downstream(.builtin("paraphrase"), ["epochs=2", "lr=3e-4", "batch_size=32", "max_length=128"])
 
     /// Every claim `pretrain reproduce` knows, in the order.
     public static let all: [Claim] = [
@@ -90,14 +118,16 @@ extension Claim {
               corpus: .bibles, compute: .equalSteps,
               arms: [Arm("dynamic", "dynamic masking", recipe: "roberta", ["mask_mode=dynamic"]),
                      Arm("static", "static masking, dupe_factor 10", recipe: "roberta", ["mask_mode=static", "dupe_factor=10"])],
-              measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .notWorse, common: mainShape),
+              measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .notWorse, common: mainShape,
+              downstream: [paraphrase], alsoShown: ["paraphrase_accuracy"]),
         Claim(id: "roberta-no-nsp", title: "RoBERTa: dropping NSP does not hurt",
               source: "seeds 000, 004 — Liu et al. 2019, Table 2: SEGMENT-PAIR+NSP 90.4/78.7 vs FULL-SENTENCES 90.4/79.1 (SQuAD 1.1/2.0 F1)",
               statement: "FULL-SENTENCES without next-sentence prediction matches SEGMENT-PAIR inputs trained with NSP.",
               corpus: .bibles, compute: .equalSteps,
               arms: [Arm("full-sentences", "FULL-SENTENCES, MLM only", recipe: "roberta", ["format=full_sentences", "objectives=mlm"]),
                      Arm("segment-pair-nsp", "SEGMENT-PAIR + NSP", recipe: "roberta", ["format=segment_pair", "objectives=mlm,nsp"])],
-              measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .notWorse, common: mainShape),
+              measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .notWorse, common: mainShape,
+              downstream: [paraphrase], alsoShown: ["paraphrase_accuracy"]),
         Claim(id: "roberta-large-batch", title: "RoBERTa: a larger batch at equal compute reaches lower perplexity",
               source: "seeds 000, 004 — Liu et al. 2019, Table 3: batch 256 ppl 3.99, 2K 3.68, 8K 3.77 at equal passes over the data",
               statement: "At the same compute, 4× larger batches (learning rate ×2) reach a lower held-out perplexity than small ones.",

@@ -128,8 +128,14 @@ public enum ReproductionReport {
                 let flops = runs.map { String(format: "%.2e", $0.trainFLOPs) }.joined(separator: ", ")
                 md += "| \(a.arm.label) | \(ms(a)) | \(a.values.count) | \(steps.isEmpty ? "–" : steps) | \(flops.isEmpty ? "–" : flops) |\n"
             }
+            for shown in c.alsoShown {
+                md += "\nAlso measured (not judged), \(shown): " + r.arms.map { a in
+                    let values = summaries.filter { $0.claim == c.id && $0.arm == a.arm.name && seeds.contains($0.seed) }.compactMap { $0.metrics[shown] }
+                    return "\(a.arm.name) " + ms(ClaimResult.ArmResult(arm: a.arm, values: values))
+                }.joined(separator: ", ") + ".\n"
+            }
             if let example = summaries.first(where: { $0.claim == c.id }) {
-                md += "\nOne run by hand (seed \(example.seed)): `\(example.commands.first ?? "")`\n"
+                md += "\nOne run by hand (seed \(example.seed)):\n\n```\n" + example.commands.joined(separator: "\n") + "\n```\n"
             }
             md += "\n**Verdict: \(r.verdict.rawValue)** — \(r.reason).\n"
             let bars = BarChart(title: c.title, yLabel: c.measure,

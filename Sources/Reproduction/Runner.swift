@@ -1,3 +1,4 @@
+import FineTuning
 import Foundation
 import PretrainingData
 import Training
@@ -95,9 +96,31 @@ public struct ReproductionRunner {
             guard let flops = r["train_flops"] as? Double, let value = r[Self.curveKey(claim.measure)] as? Double else { return nil }
             return RunSummary.CurvePoint(flops: flops, value: value)
         }
-        let command = "pretrain train --recipe \(arm.recipe) --corpus \(corpus.lastPathComponent) --out \(arm.name)-seed\(seed) "
-            + overrides.map { "--set \(Self.quoted($0))" }.joined(separator: " ")
-        let summary = RunSummary(claim: claim.id, arm: arm.name, seed: seed, commands: [command], steps: run.trainer.state.step,
+        var commands = ["pretrain train --recipe \(arm.recipe) --corpus \(corpus.lastPathComponent) --out \(arm.name)-seed\(seed) "
+            + overrides.map { "--set \(Self.quoted($0))" }.joined(separator: " ")]
+        for downstream in claim.downstream {
+            // Fine-tuned with the arm's seed; the best dev epoch's metrics are kept, its model is not.
+            var settings = FineTuneSettings()
+            let given = downstream.settings + ["seed=\(seed)"]
+            try settings.apply(given)
+            let target = out.appendingPathComponent("finetune-\(downstream.name)")
+            let model = out.appendingPathComponent("model")
+            let job: FineTuneJob, taskOption: String
+            switch downstream.task {
+            case .builtin(let name):
+                job = try FineTuneJob(builtinTask: name, model: model, runFolder: target, settings: settings)
+                taskOption = "--task \(name)"
+            case .file(_, let path):
+                let file = try TaskFile.load(path: path)
+                job = FineTuneJob(task: try file.load(), positiveLabel: file.positiveLabel, model: model, runFolder: target, settings: settings)
+                taskOption = "--task-file \(path)"
+            }
+            for (key, value) in try job.run(report: { _ in }) { metrics["\(downstream.name)_\(key)"] = value }
+            try? FileManager.default.removeItem(at: target.appendingPathComponent("model"))
+            commands.append("pretrain finetune \(taskOption) --model \(arm.name)-seed\(seed)/model --out \(arm.name)-seed\(seed)-\(downstream.name) "
+                            + given.map { "--set \($0)" }.joined(separator: " "))
+        }
+        let summary = RunSummary(claim: claim.id, arm: arm.name, seed: seed, commands: commands, steps: run.trainer.state.step,
                                  trainFLOPs: run.trainer.state.trainFLOPs, metrics: metrics, curve: curve)
         try summary.write(to: out)
         for bulky in ["checkpoints", "data"] { try? FileManager.default.removeItem(at: out.appendingPathComponent(bulky)) }

@@ -86,9 +86,17 @@ final class ReproductionTests: XCTestCase {
         for d in 0..<60 { for s in 0..<3 { text += "\(words[(d + s) % 8]) \(words[(d * 3 + s) % 8]) \(words[(d + 2 * s) % 8]).\n" }; text += "\n" }
         try text.write(to: corpus, atomically: true, encoding: .utf8)
         let small = ["model=tiny", "vocab_size=200", "seq_len=32", "batch_size=4", "grad_accum=1", "threads=1", "heldout_fraction=0.1"]
-        let claim = Claim(id: "batch", title: "batch", source: "test", statement: "larger batches", corpus: .bibles, compute: .equalFLOPs,
+        var claim = Claim(id: "batch", title: "batch", source: "test", statement: "larger batches", corpus: .bibles, compute: .equalFLOPs,
                           arms: [Arm("big", "batch 4 × 2", recipe: "roberta", ["grad_accum=2"]), Arm("small", "batch 4", recipe: "roberta")],
                           measure: "heldout_perplexity", higherIsBetter: false, expectation: .better, common: small)
+        // Each pretrained model is then fine-tuned on a small task file (sentences with a king or not).
+        var rows = "sentence\tlabel\n"
+        for i in 0..<48 { rows += "\(words[i % 8]) \(words[(i * 5 + 1) % 8])\t\(i % 8 == 0 || (i * 5 + 1) % 8 == 0 ? 1 : 0)\n" }
+        for split in ["train", "dev"] { try rows.write(to: out.appendingPathComponent("\(split).tsv"), atomically: true, encoding: .utf8) }
+        let taskFile = out.appendingPathComponent("king.json")
+        try #"{"name": "king", "kind": "sequenceClassification", "format": "tsv", "train": "train.tsv", "dev": "dev.tsv", "text_column": "sentence", "label_column": "label"}"#
+            .write(to: taskFile, atomically: true, encoding: .utf8)
+        claim.downstream = [Downstream(.file(name: "king", path: taskFile.path), ["epochs=1", "batch_size=16", "max_length=32", "threads=1"])]
         var lines: [String] = []
         var runner = ReproductionRunner(folder: out, budget: .quick, seeds: 1, report: { lines.append($0) })
         (runner.steps, runner.recipeFolder, runner.corpusFiles) = (8, recipes, [.bibles: corpus])
@@ -104,6 +112,11 @@ final class ReproductionTests: XCTestCase {
         XCTAssertNotNil(big.metrics["heldout_perplexity"])
         XCTAssertFalse(big.curve.isEmpty)
         XCTAssertTrue(big.commands[0].contains("--set max_train_flops="), big.commands[0])
+        XCTAssertNotNil(big.metrics["king_accuracy"], "\(big.metrics)")
+        XCTAssertTrue(big.commands.last?.hasPrefix("pretrain finetune --task-file ") ?? false, "\(big.commands)")
+        let tuned = runner.runFolder(claim, claim.arms[0], seed: 1).appendingPathComponent("finetune-king")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: tuned.appendingPathComponent("metrics.jsonl").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tuned.appendingPathComponent("model").path), "fine-tuned weights are not kept")
         // Checkpoints and shards are gone; the summary, metrics and recipe stay.
         let run = runner.runFolder(claim, claim.arms[0], seed: 1)
         XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints").path))
