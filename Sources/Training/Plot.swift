@@ -32,13 +32,7 @@ public struct LineChart {
         let pw = width - left - right, ph = height - top - bottom
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * pw }
         func py(_ y: Double) -> Double { top + (1 - (y - y0) / (y1 - y0)) * ph }
-        func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        }
-        var out = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+        var out = svgHeader(width: width, height: height, title: title) + """
         <rect x="\(left)" y="\(top)" width="\(pw)" height="\(ph)" fill="none" stroke="#888"/>
 
         """
@@ -48,8 +42,8 @@ public struct LineChart {
             out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px(x), top + ph + 18, Self.label(x))
             out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 6, py(y) + 4, Self.label(y))
         }
-        out += "<text x=\"\(left + pw / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        out += "<text x=\"16\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + ph / 2))\">\(escape(yLabel))</text>\n"
+        out += "<text x=\"\(left + pw / 2)\" y=\"\(height - 10)\" text-anchor=\"middle\">\(svgEscaped(xLabel))</text>\n"
+        out += "<text x=\"16\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + ph / 2))\">\(svgEscaped(yLabel))</text>\n"
         // The legend in the top right corner, as wide as its longest name (~6.5 px a character at 12 px).
         let longest = Double(series.map(\.name.count).max() ?? 0)
         let legendX = max(left + 10, left + pw - 35 - 6.5 * longest)
@@ -59,7 +53,7 @@ public struct LineChart {
             out += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.6\" points=\"\(path)\"/>\n"
             let ly = top + 14 + Double(k) * 16
             out += "<line x1=\"\(legendX)\" y1=\"\(ly - 4)\" x2=\"\(legendX + 20)\" y2=\"\(ly - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"/>"
-            out += "<text x=\"\(legendX + 25)\" y=\"\(ly)\">\(escape(s.name))</text>\n"
+            out += "<text x=\"\(legendX + 25)\" y=\"\(ly)\">\(svgEscaped(s.name))</text>\n"
         }
         return out + "</svg>\n"
     }
@@ -98,13 +92,7 @@ public struct BarChart {
         let (y0, y1) = (lowest, max(highest * 1.1, lowest + 1e-9))
         let pw = width - left - right, ph = height - top - bottom
         func py(_ y: Double) -> Double { top + (1 - (y - y0) / (y1 - y0)) * ph }
-        func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        }
-        var out = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+        var out = svgHeader(width: width, height: height, title: title) + """
         <line x1="\(left)" y1="\(py(0))" x2="\(left + pw)" y2="\(py(0))" stroke="#888"/>
 
         """
@@ -113,7 +101,7 @@ public struct BarChart {
             out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", left, py(y), left + pw, py(y))
             out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 6, py(y) + 4, LineChart.label(y))
         }
-        out += "<text x=\"16\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + ph / 2))\">\(escape(yLabel))</text>\n"
+        out += "<text x=\"16\" y=\"\(top + ph / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(top + ph / 2))\">\(svgEscaped(yLabel))</text>\n"
         let slot = pw / Double(max(1, bars.count)), barWidth = slot * 0.55
         for (k, bar) in bars.enumerated() where bar.value.isFinite {
             let x = left + slot * (Double(k) + 0.5)
@@ -125,11 +113,26 @@ public struct BarChart {
                 out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>", x - 6, hi, x + 6, hi)
                 out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x - 6, lo, x + 6, lo)
             }
-            out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", x, top + ph + 18, escape(bar.name))
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", x, top + ph + 18, svgEscaped(bar.name))
             out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", x, top + ph + 34, LineChart.label(bar.value))
         }
         return out + "</svg>\n"
     }
+}
+
+/// Text for SVG: &, < and > escaped.
+func svgEscaped(_ s: String) -> String {
+    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+}
+
+/// An SVG document's opening: its size, a white background and the centred title.
+func svgHeader(width: Double, height: Double, title: String) -> String {
+    """
+    <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+    <rect width="100%" height="100%" fill="white"/>
+    <text x="\(width / 2)" y="22" text-anchor="middle" font-size="15">\(svgEscaped(title))</text>
+
+    """
 }
 
 /// Line colours, in order (matplotlib's tab10).

@@ -5,27 +5,7 @@ import Models
 
 /// The SBO and NSP/SOP heads against a Float64 reference of their maths: forward values, and
 /// gradients against central finite differences of that reference.
-final class HeadGradientTests: XCTestCase {
-    func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.0.squareRoot())) }
-
-    func layerNorm(_ x: [Double], _ g: [Double], _ b: [Double], eps: Double) -> [Double] {
-        let mean = x.reduce(0, +) / Double(x.count)
-        let variance = x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count)
-        return x.indices.map { (x[$0] - mean) / (variance + eps).squareRoot() * g[$0] + b[$0] }
-    }
-
-    /// y = W x + b with W (out,in) row-major.
-    func linear(_ x: [Double], _ w: [Double], _ b: [Double]?) -> [Double] {
-        let n = x.count
-        var y = [Double](repeating: 0, count: w.count / n)
-        for o in y.indices {
-            var sum: Double = b?[o] ?? 0
-            for i in 0..<n { sum += w[o * n + i] * x[i] }
-            y[o] = sum
-        }
-        return y
-    }
-
+final class HeadGradientTests: XCTestCase, Float64Layers {
     func crossEntropy(_ logits: [Double], _ label: Int) -> Double {
         let m = logits.max()!
         return log(logits.reduce(0) { $0 + exp($1 - m) }) + m - logits[label]

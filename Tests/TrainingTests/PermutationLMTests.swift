@@ -9,7 +9,7 @@ import Tensors
 
 /// Permutation LM: the targets and order, both streams' masks by hand, the property that defines
 /// the query stream, and the two-stream forward and gradients against a Float64 reference.
-final class PermutationLMTests: XCTestCase {
+final class PermutationLMTests: XCTestCase, Float64Layers {
     /// [CLS] 5 6 7 8 [SEP] with targets at 2 and 4, position 4 first in the order.
     func handInstance() -> (PretrainingInstance, MaskedInstance) {
         let ids: [Int32] = [1, 5, 6, 7, 8, 2]
@@ -134,26 +134,6 @@ final class PermutationLMTests: XCTestCase {
     }
 
     // MARK: - Float64 reference
-
-    func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erf(x / 2.0.squareRoot())) }
-
-    func layerNorm(_ x: [Double], _ g: [Double], _ b: [Double], eps: Double = 1e-5) -> [Double] {
-        let mean = x.reduce(0, +) / Double(x.count)
-        let variance = x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count)
-        return x.indices.map { (x[$0] - mean) / (variance + eps).squareRoot() * g[$0] + b[$0] }
-    }
-
-    /// y = W x + b with W (out,in) row-major.
-    func linear(_ x: [Double], _ w: [Double], _ b: [Double]?) -> [Double] {
-        let n = x.count
-        var y = [Double](repeating: 0, count: w.count / n)
-        for o in y.indices {
-            var sum: Double = b?[o] ?? 0
-            for i in 0..<n { sum += w[o * n + i] * x[i] }
-            y[o] = sum
-        }
-        return y
-    }
 
     /// The two-stream loss of `model`'s architecture with its parameters read from `flat` (at `offsets`).
     func referenceLoss(_ model: PretrainingModel, flat: [Double], offsets: [ObjectIdentifier: Int], ids: [Int32],
