@@ -139,11 +139,12 @@ public struct ReproductionRunner {
         let data = folder.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         switch corpus {
-        case .bibles:
-            let url = data.appendingPathComponent("corpus-bible.txt")
+        case .bibles, .biblesAndWordNet:
+            let (name, parts): (String, [BuiltInCorpus]) = corpus == .bibles ? ("corpus-bible.txt", [.web, .kjv]) : ("corpus-main.txt", [.web, .kjv, .wordnet])
+            let url = data.appendingPathComponent(name)
             if !FileManager.default.fileExists(atPath: url.path) {
                 let writer = try TextCorpusWriter(path: url.path)
-                for c in [BuiltInCorpus.web, .kjv] {
+                for c in parts {
                     let stream = try c.documents()
                     while let doc = try stream.nextDocument() { try writer.write(document: doc) }
                 }
