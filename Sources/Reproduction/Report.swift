@@ -96,7 +96,7 @@ public enum ReproductionReport {
         Numbers are mean ± sd over seeds; a verdict needs the difference to exceed two standard errors
         (see `ReproductionReport.result`). Regenerate with the same command (finished runs are kept).
 
-        | claim | measure | \(claims.isEmpty ? "" : "first arm | second arm | ")verdict |
+        | claim | measure | first arm | second arm | verdict |
         |---|---|---|---|---|
 
         """

@@ -107,7 +107,13 @@ public struct PretrainingRun {
             return lines
         }, report: report)
 
-        let shards = parallel == nil ? try Self.shards(recipe: recipe, corpus: corpus, tokenizer: tokenizer, folder: folder, report: report) : nil
+        // What the instances come from: shards of a corpus, or (translation LM) the verse pairs.
+        enum RunData { case shards(ShardedCorpus, heldout: ShardedCorpus?), translation(ParallelVerses) }
+        let data: RunData
+        if let parallel { data = .translation(parallel) } else {
+            let (train, heldout) = try Self.shards(recipe: recipe, corpus: corpus, tokenizer: tokenizer, folder: folder, report: report)
+            data = .shards(train, heldout: heldout)
+        }
         if group.isLeader { group.barrier() }
         let template = try SequenceTemplate(tokenizer: tokenizer)
         // GPT-2 has no padding token: its batches pad with end-of-text, which the attention mask hides.
@@ -120,19 +126,19 @@ public struct PretrainingRun {
         let objectives = try PretrainingObjectives(recipe: recipe, config: config, maskTokenID: template.maskID)
         let trainStream: InstanceStream, heldoutStream: InstanceStream?
         var retrieval: CrossLingualRetrieval?
-        if let parallel {
-            let data = try TranslationCorpus(verses: parallel, heldoutBooks: recipe.heldoutBooks, tokenizer: tokenizer)
-            report("parallel corpus: \(data.train.count) training verse pairs, \(data.heldout.count) held out (\(recipe.heldoutBooks.joined(separator: ", ")))")
+        switch data {
+        case .translation(let verses):
+            let pairs = try TranslationCorpus(verses: verses, heldoutBooks: recipe.heldoutBooks, tokenizer: tokenizer)
+            report("parallel corpus: \(pairs.train.count) training verse pairs, \(pairs.heldout.count) held out (\(recipe.heldoutBooks.joined(separator: ", ")))")
             let masking = try recipe.maskingConfig(template: template)
-            trainStream = TranslationInstanceStream(pairs: data.train, template: template, length: recipe.seqLen, positionOffset: config.positionOffset,
+            trainStream = TranslationInstanceStream(pairs: pairs.train, template: template, length: recipe.seqLen, positionOffset: config.positionOffset,
                                                     masking: masking, seed: recipe.seed, batchSize: recipe.batchSize, translationRatio: recipe.tlmRatio)
-            heldoutStream = TranslationInstanceStream(pairs: data.heldout, template: template, length: recipe.seqLen, positionOffset: config.positionOffset,
+            heldoutStream = TranslationInstanceStream(pairs: pairs.heldout, template: template, length: recipe.seqLen, positionOffset: config.positionOffset,
                                                       masking: masking, seed: recipe.seed &+ 1, batchSize: recipe.batchSize,
                                                       translationRatio: recipe.tlmRatio, fixed: true)
-            retrieval = CrossLingualRetrieval(pairs: data.heldout, template: template, length: recipe.seqLen,
+            retrieval = CrossLingualRetrieval(pairs: pairs.heldout, template: template, length: recipe.seqLen,
                                               positionOffset: config.positionOffset, padID: padID)
-        } else {
-            let (train, heldout) = try shards ?? Self.shards(recipe: recipe, corpus: corpus, tokenizer: tokenizer, folder: folder, report: report)
+        case .shards(let train, let heldout):
             trainStream = try CorpusInstanceStream(corpus: train, recipe: recipe, template: template, seed: recipe.seed)
             // Held-out instances: one fixed epoch, masked with a seed of their own.
             heldoutStream = try heldout.map { try CorpusInstanceStream(corpus: $0, recipe: recipe, template: template, seed: recipe.seed &+ 1, fixed: true) }

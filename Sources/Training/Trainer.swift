@@ -34,8 +34,9 @@ extension InstanceStream {
             position.index += 1
             row += 1
         }
+        guard padsToLongest else { return PretrainingBatch(items, length: length, padID: padID) }
         let longest = items.map(\.masked.inputIDs.count).max() ?? 1
-        return PretrainingBatch(items, length: padsToLongest ? min(length, (longest + 15) / 16 * 16) : length, padID: padID)
+        return PretrainingBatch(items, length: min(length, (longest + 15) / 16 * 16), padID: padID)
     }
 
     public var padsToLongest: Bool { false }

@@ -9,7 +9,7 @@ struct ReproduceCommand: ParsableCommand {
         abstract: "Re-run the articles' claims at CPU scale and write DIR/REPORT.md (finished runs are kept; a second run resumes).")
 
     @Option(help: "Claims to run, comma-separated (default: all; see --list).") var claims: String?
-    @Option(help: "quick (smoke, ~30 min), standard (≤ 2 h), full.") var budget: Budget = .standard
+    @Option(help: "quick (300 steps per reference arm: a smoke run), standard (1,000), full (6,000).") var budget: Budget = .standard
     @Option(help: "Seeds per arm (default: 1 for quick, 3 otherwise).") var seeds: Int?
     @Option(help: "The reproduction folder: runs/, plots/, REPORT.md.") var out: String = "runs/reproduce"
     @Flag(help: "List the claims and exit.") var list = false

@@ -7,10 +7,7 @@ import PretrainingData
 /// Every shipped recipe runs end to end on a small corpus: tokenizer trained, shards prepared,
 /// steps trained with evaluation, checkpoint written, Hugging Face folder exported and loadable;
 /// and `--resume` with a larger max_steps continues a finished run exactly.
-final class PretrainingRunTests: XCTestCase {
-    let recipes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("recipes")
-
+final class PretrainingRunTests: XCTestCase, RunFolders {
     /// A corpus of short documents of a few sentences in a small vocabulary.
     func corpus() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-\(UUID().uuidString).txt")
@@ -27,12 +24,6 @@ final class PretrainingRunTests: XCTestCase {
             text += "\n"
         }
         try text.write(to: url, atomically: true, encoding: .utf8)
-        return url
-    }
-
-    func folder() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
         return url
     }
 

@@ -4,10 +4,7 @@ import ModelConfig
 import PretrainingData
 @testable import Training
 
-final class RecipeTests: XCTestCase {
-    let recipes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("recipes")
-
+final class RecipeTests: XCTestCase, RunFolders {
     func testShippedRecipesLoadAndFollowTheirPapers() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: recipes.path).filter { $0.hasSuffix(".json") }.sorted()
         XCTAssertTrue(Set(["bert.json", "roberta.json", "albert.json", "spanbert.json"]).isSubset(of: Set(names)), "\(names)")

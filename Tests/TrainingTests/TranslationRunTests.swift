@@ -7,10 +7,7 @@ import Tensors
 @testable import Training
 
 /// The `xlm-tlm` recipe end to end on a small parallel corpus, and cross-lingual retrieval.
-final class TranslationRunTests: XCTestCase {
-    let recipes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("recipes")
-
+final class TranslationRunTests: XCTestCase, RunFolders {
     /// Verses of two books in a made-up language pair: the second side maps every word.
     func parallelCorpus() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("parallel-\(UUID().uuidString).tsv")
@@ -30,12 +27,6 @@ final class TranslationRunTests: XCTestCase {
             }
         }
         try ParallelVerses(pairs: verses).tabSeparated().write(to: url, atomically: true, encoding: .utf8)
-        return url
-    }
-
-    func folder() -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
         return url
     }
 
