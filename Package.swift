@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "FineTuning", dependencies: ["Collectives", "Models", "Tasks", "Training", "Tokenizers"], swiftSettings: checkedSwift),
         // Layer 7: the jobs people come for, a few lines each (load a folder, embed, fill masks,
         // detect replaced tokens, generate, classify); the CLI is a thin caller of it.
-        .target(name: "Reproduction", dependencies: ["FineTuning", "Training", "PretrainingData"], swiftSettings: checkedSwift),
+        .target(name: "Reproduction", dependencies: ["FineTuning", "Training", "PretrainingData", "Models", "ModelConfig"], swiftSettings: checkedSwift),
         .target(name: "PretrainKit", dependencies: ["FineTuning", "Models", "SafeTensors", "Tokenizers"], swiftSettings: checkedSwift),
         // Formats, independent of everything numeric.
         .target(name: "Tokenizers", swiftSettings: checkedSwift),

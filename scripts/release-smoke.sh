@@ -113,6 +113,15 @@ expect 0 "<mask>" -- $P fill-mask --model "$T/plm/model" "In the beginning <mask
 grep -v '^$' "$T/english.txt" > "$T/one-document.txt"
 expect 0 "no document was held out" -- $P train --recipe roberta --corpus "$T/one-document.txt" --out "$T/one" --set max_steps=2 \
   --set vocab_size=500 --set model=tiny --set grad_accum=1
+# reproduce: the claims listed, an unknown one named, a damaged summary named (not skipped), a
+# README without markers named; the report of an empty folder lists every run as missing.
+expect 0 "albert-sop" -- $P reproduce --list
+expect 1 "no claim 'nope'" -- $P reproduce --claims nope --out "$T/repro"
+expect 0 "incomplete" -- $P reproduce --report-only --claims albert-sop --out "$T/repro"
+mkdir -p "$T/repro/runs/albert-sop/sop-seed1" && echo '{' > "$T/repro/runs/albert-sop/sop-seed1/summary.json"
+expect 1 "is not a run summary" -- $P reproduce --report-only --claims albert-sop --out "$T/repro"
+rm -rf "$T/repro/runs" && echo "no markers" > "$T/README.md"
+expect 1 "reproduce:begin" -- $P reproduce --report-only --claims albert-sop --out "$T/repro" --readme "$T/README.md"
 
 echo "release smoke: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

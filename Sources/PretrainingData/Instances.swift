@@ -39,6 +39,16 @@ public enum SentenceTask: String, Sendable, Codable, CaseIterable {
     /// Sentence-order prediction (Lan et al. 2020, ALBERT): A and B are consecutive segments of
     /// one document; label 1 = they were swapped (p = 0.5).
     case sop
+
+    /// The other sentence-pair task (nil for none): both label a consecutive, in-order pair 0,
+    /// so a head trained on one can be scored on the other.
+    public var other: SentenceTask? {
+        switch self {
+        case .none: return nil
+        case .nsp: return .sop
+        case .sop: return .nsp
+        }
+    }
 }
 
 /// What instances to build: format, sentence task and lengths.

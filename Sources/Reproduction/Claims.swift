@@ -1,10 +1,8 @@
 import Foundation
 
 /// How big a reproduction is: the steps of each claim's reference arm and the default seeds.
-/// `quick` is a smoke run (one seed; about 15 minutes on 2 cores for the seven claims run now),
-/// `standard` fits a working session (three seeds; estimated at under 2 hours from the quick
-/// runs: a run of the main job's shape, tiny at 64 × 64, does about 9 steps a second here, and
-/// each fine-tuning takes about 20 s), `full` is for a machine left alone.
+/// `quick` is a smoke run (one seed), `standard` fits a working session on 2 cores (three seeds;
+/// REPORT.md states the time its runs took), `full` is for a machine left alone.
 public enum Budget: String, CaseIterable, Sendable {
     case quick, standard, full
 
@@ -12,7 +10,7 @@ public enum Budget: String, CaseIterable, Sendable {
     public var steps: Int {
         switch self {
         case .quick: return 300
-        case .standard: return 1000
+        case .standard: return 500
         case .full: return 6000
         }
     }
@@ -28,8 +26,11 @@ public struct Arm: Sendable, Equatable {
     public var label: String
     public var recipe: String
     public var overrides: [String]
-    public init(_ name: String, _ label: String, recipe: String, _ overrides: [String] = []) {
-        (self.name, self.label, self.recipe, self.overrides) = (name, label, recipe, overrides)
+    /// The arm (of the same claim and seed) whose exported model is this arm's distillation
+    /// teacher (`teacher=<its run>/model`); it runs first.
+    public var teacher: String?
+    public init(_ name: String, _ label: String, recipe: String, _ overrides: [String] = [], teacher: String? = nil) {
+        (self.name, self.label, self.recipe, self.overrides, self.teacher) = (name, label, recipe, overrides, teacher)
     }
 }
 
@@ -39,6 +40,8 @@ public enum Expectation: Sendable, Equatable {
     case better
     /// The first arm is not worse (within the runs' spread).
     case notWorse
+    /// The first arm keeps at least this fraction of the second's measure (DistilBERT's 97 %).
+    case atLeast(fraction: Double)
 }
 
 /// How the arms of a claim are given the same compute.
@@ -54,6 +57,9 @@ public enum ComputeMatch: String, Sendable, Equatable {
 public enum ClaimCorpus: String, Sendable, Equatable {
     /// The World English and King James Bibles: the main job's corpus.
     case bibles
+    /// The World English Bible's New Testament (Matthew to Revelation, 260 chapters): small
+    /// enough that a standard run sees it about nine times, so static masks come round again.
+    case newTestament
     /// The main corpus of the recipes table: both Bibles and WordNet's glosses and examples
     /// (for claims judged on the WordNet tasks).
     case biblesAndWordNet
@@ -93,7 +99,8 @@ public struct Claim: Sendable {
     public var statement: String
     public var corpus: ClaimCorpus
     public var compute: ComputeMatch
-    /// The arms; the first is the one the claim favours, the second its reference.
+    /// The arms; the first is the one the claim favours, the second its reference (it runs first);
+    /// further arms are run and shown but not judged (ALBERT's other sharing schemes).
     public var arms: [Arm]
     /// The summary metric the verdict reads, and whether higher is better.
     public var measure: String
@@ -105,11 +112,28 @@ public struct Claim: Sendable {
     public var downstream: [Downstream] = []
     /// Measures shown beside the judged one (not judged).
     public var alsoShown: [String] = []
+    /// The held-out pretraining metric drawn over training FLOPs when the judged measure comes
+    /// from fine-tuning (nil: no curves, e.g. when the arms' objectives share no metric).
+    public var pretrainingCurve: String? = nil
+    /// Whether each arm's exported encoder is also timed (`inference_sequences_per_second`).
+    public var timesInference = false
+
+    /// The reference arm: the second.
+    public var reference: Arm { arms[1] }
+
+    /// The metrics.jsonl key whose held-out values the curves plot shows.
+    public var curveKey: String? {
+        if measure.hasPrefix("heldout_") { return String(measure.dropFirst("heldout_".count)) }
+        if downstream.contains(where: { measure.hasPrefix($0.name + "_") }) { return pretrainingCurve }
+        return measure
+    }
 }
 
 extension Claim {
     /// The main job's shape: tiny RoBERTa-sized models, 64-token sequences in batches of 64, no dropout.
     static let mainShape = ["model=tiny", "seq_len=64", "batch_size=64", "grad_accum=1", "dropout=0", "lr=0.003", "vocab_size=8000"]
+    /// ALBERT's recipe (Unigram vocabulary, SOP, n-gram masking, LAMB) at the main job's size and shape.
+    static let albertShape = ["model=tiny", "seq_len=64", "batch_size=64", "grad_accum=1", "vocab_size=8000"]
     /// The main job's in-domain task (KJV verse vs WEB verse: same verse or not), as it fine-tunes
     /// it, on 2,000 of its 8,000 training pairs.
     static let paraphrase = Downstream(.builtin("paraphrase"), ["epochs=2", "lr=3e-4", "batch_size=32", "max_length=128", "max_train_examples=2000"])
@@ -118,10 +142,12 @@ extension Claim {
     public static let all: [Claim] = [
         Claim(id: "roberta-dynamic-masking", title: "RoBERTa: dynamic masking ≥ static masking",
               source: "seeds 000, 004 — Liu et al. 2019, Table 1: static 78.3 / dynamic 78.7 SQuAD 2.0 F1 (comparable or slightly better)",
-              statement: "Masking every sequence afresh each time it is seen (dynamic) trains at least as well as masks fixed at preprocessing (static, 10 copies).",
-              corpus: .bibles, compute: .equalSteps,
+              statement: "Masking every sequence afresh each time it is seen (dynamic) trains at least as well as masks fixed at preprocessing (static: RoBERTa's 10 copies over 40 epochs, each mask seen 4 times).",
+              // Both arms draw the same masks in their first epoch, so the data must be seen several
+              // times: the New Testament about 9 times in 500 steps, 2 copies → each mask ~4 times.
+              corpus: .newTestament, compute: .equalSteps,
               arms: [Arm("dynamic", "dynamic masking", recipe: "roberta", ["mask_mode=dynamic"]),
-                     Arm("static", "static masking, dupe_factor 10", recipe: "roberta", ["mask_mode=static", "dupe_factor=10"])],
+                     Arm("static", "static masking, dupe_factor 2", recipe: "roberta", ["mask_mode=static", "dupe_factor=2"])],
               measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .notWorse, common: mainShape,
               downstream: [paraphrase], alsoShown: ["paraphrase_accuracy"]),
         Claim(id: "roberta-no-nsp", title: "RoBERTa: dropping NSP does not hurt",
@@ -139,6 +165,42 @@ extension Claim {
               arms: [Arm("batch-256", "batch 64 × 4 accumulated, lr 6e-3", recipe: "roberta", ["grad_accum=4", "lr=0.006"]),
                      Arm("batch-64", "batch 64, lr 3e-3", recipe: "roberta", [])],
               measure: "heldout_perplexity", higherIsBetter: false, expectation: .better, common: mainShape),
+        Claim(id: "albert-embedding", title: "ALBERT: factorising the embedding (E = H/4) costs little",
+              source: "seed 003 — Lan et al. 2020, Table 3 (all-shared ALBERT-base): E=128 80.1 vs E=768 79.8 average, 12M vs 31M parameters",
+              statement: "Token embeddings of width E, projected up to the hidden size H, train about as well as H-wide ones with far fewer parameters.",
+              corpus: .bibles, compute: .equalSteps,
+              arms: [Arm("e-32", "E=32 = H/4, all layers shared", recipe: "albert", ["embedding_size=32"]),
+                     Arm("e-128", "E=H=128, all layers shared", recipe: "albert", ["embedding_size=128"])],
+              measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .notWorse, common: albertShape,
+              alsoShown: ["parameters"]),
+        Claim(id: "albert-sharing", title: "ALBERT: sharing the FFN costs more than sharing attention",
+              source: "seed 003 — Lan et al. 2020, Table 4: most of all-shared's drop comes from sharing the FFN layers; sharing attention costs little",
+              statement: "Shared across layers, attention weights lose little; feed-forward weights lose most of what sharing everything loses.",
+              corpus: .bibles, compute: .equalSteps,
+              arms: [Arm("shared-attention", "attention shared across the 4 layers", recipe: "albert", ["sharing=attention"]),
+                     Arm("shared-ffn", "FFN shared across the 4 layers", recipe: "albert", ["sharing=ffn"]),
+                     Arm("all-shared", "everything shared (ALBERT)", recipe: "albert", ["sharing=all"]),
+                     Arm("not-shared", "nothing shared", recipe: "albert", ["sharing=none"])],
+              measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .better, common: albertShape + ["layers=4"],
+              alsoShown: ["parameters"]),
+        Claim(id: "albert-sop", title: "ALBERT: NSP-trained models are near chance on SOP; SOP-trained ones solve SOP",
+              source: "seeds 000, 003 — Lan et al. 2020, Table 5: trained with NSP: NSP 90.5, SOP 52.0; with SOP: NSP 78.9, SOP 86.5 (accuracy)",
+              statement: "NSP can be solved by topic alone and teaches nothing about order; SOP learns coherence and still does reasonably on NSP.",
+              corpus: .bibles, compute: .equalSteps,
+              arms: [Arm("sop", "MLM + SOP", recipe: "albert", ["objectives=mlm,sop"]),
+                     Arm("nsp", "MLM + NSP", recipe: "albert", ["objectives=mlm,nsp"])],
+              measure: "heldout_sop_accuracy", higherIsBetter: true, expectation: .better, common: albertShape,
+              alsoShown: ["heldout_nsp_accuracy", "heldout_mlm_accuracy"]),
+        Claim(id: "spanbert-qa", title: "SpanBERT: span masking + SBO ≥ token masking on span-selection QA",
+              source: "seed 003 — Joshi et al. 2020, Table 1: SpanBERT 94.6 vs Google BERT 91.3 SQuAD 1.1 F1",
+              statement: "Masking contiguous spans and predicting them from their boundaries (SBO) gives a better extractive-QA model than masking single tokens.",
+              corpus: .biblesAndWordNet, compute: .equalSteps,
+              arms: [Arm("span-sbo", "span masking + SBO", recipe: "spanbert", []),
+                     Arm("token", "token masking, MLM only", recipe: "spanbert", ["masking=token", "objectives=mlm"])],
+              measure: "wordnet-qa_f1", higherIsBetter: true, expectation: .notWorse,
+              common: mainShape.filter { !$0.hasPrefix("lr=") } + ["lr=0.002"],
+              downstream: [Downstream(.builtin("wordnet-qa"), ["epochs=2", "lr=3e-4", "batch_size=32", "max_train_examples=2000"])],
+              alsoShown: ["wordnet-qa_exact_match", "heldout_mlm_accuracy"], pretrainingCurve: "mlm_accuracy"),
         Claim(id: "whole-word-masking", title: "Whole-word masking ≥ token masking downstream",
               source: "seed 002 — Devlin et al.'s whole-word-masking release: +0.8–1.5 points SQuAD / MNLI for BERT-large",
               statement: "Masking every piece of a word together (whole-word masking) gives a better downstream model than masking single pieces.",
@@ -146,7 +208,7 @@ extension Claim {
               arms: [Arm("whole-word", "whole-word masking", recipe: "roberta", ["masking=whole_word"]),
                      Arm("token", "token masking", recipe: "roberta", ["masking=token"])],
               measure: "paraphrase_accuracy", higherIsBetter: true, expectation: .better, common: mainShape,
-              downstream: [paraphrase], alsoShown: ["heldout_mlm_accuracy"]),
+              downstream: [paraphrase], alsoShown: ["heldout_mlm_accuracy"], pretrainingCurve: "mlm_accuracy"),
         Claim(id: "electra-vs-mlm", title: "ELECTRA > MLM at equal compute downstream",
               source: "seed 003 — Clark et al. 2020, Table 1: ELECTRA-Small 79.9 vs BERT-Small 75.1 GLUE at equal compute",
               statement: "Replaced-token detection (with its small generator) learns more per FLOP than masked LM.",
@@ -157,24 +219,17 @@ extension Claim {
               // As scripts/electra-vs-roberta.sh: one size, tokenizer and learning rate for both.
               common: ["model=tiny", "tokenizer=bpe", "seq_len=64", "batch_size=64", "grad_accum=1", "dropout=0", "lr=0.0015", "vocab_size=8000"],
               downstream: [paraphrase]),
-        Claim(id: "mask-rate", title: "Should you mask 15 %? A higher rate (30 %) is at least as good downstream",
-              source: "seed 002 — \"Should You Mask 15% in MLM?\" (Wettig et al. 2023): from 15 % to 30 % some tasks improve, long-range ones most",
-              statement: "Predicting 30 % of the tokens instead of BERT's 15 % does not hurt, and may help, the fine-tuned model.",
+        Claim(id: "distilbert", title: "DistilBERT: half the teacher's layers keep ≥ 97 % of it downstream, and run faster",
+              source: "seed 000 — Sanh et al. 2019: 97 % of BERT-base's performance with 40 % fewer parameters, 60 % faster",
+              statement: "A student made of every other layer of its teacher and trained on the teacher's soft targets keeps nearly all of the teacher's downstream accuracy, and runs faster.",
               corpus: .bibles, compute: .equalSteps,
-              arms: [Arm("mask-30", "30 % masked", recipe: "roberta", ["mask_prob=0.3", "max_predictions=20"]),
-                     Arm("mask-15", "15 % masked", recipe: "roberta", ["mask_prob=0.15", "max_predictions=20"])],
-              measure: "paraphrase_accuracy", higherIsBetter: true, expectation: .notWorse, common: mainShape,
-              downstream: [paraphrase]),
-        Claim(id: "spanbert-qa", title: "SpanBERT: span masking + SBO ≥ token masking on span-selection QA",
-              source: "seed 003 — Joshi et al. 2020, Table 1: SpanBERT 94.6 vs Google BERT 91.3 SQuAD 1.1 F1",
-              statement: "Masking contiguous spans and predicting them from their boundaries (SBO) gives a better extractive-QA model than masking single tokens.",
-              corpus: .biblesAndWordNet, compute: .equalSteps,
-              arms: [Arm("span-sbo", "span masking + SBO", recipe: "spanbert", []),
-                     Arm("token", "token masking, MLM only", recipe: "spanbert", ["masking=token", "objectives=mlm"])],
-              measure: "wordnet-qa_f1", higherIsBetter: true, expectation: .notWorse,
-              common: mainShape.filter { !$0.hasPrefix("lr=") } + ["lr=0.002"],
-              downstream: [Downstream(.builtin("wordnet-qa"), ["epochs=2", "lr=3e-4", "batch_size=32", "max_train_examples=2000"])],
-              alsoShown: ["wordnet-qa_exact_match", "heldout_mlm_accuracy"]),
+              arms: [Arm("student", "2-layer student of the teacher (layers 0, 2; soft targets + MLM + cosine, lr 1e-3)", recipe: "distilbert",
+                         ["lr=0.001"], teacher: "teacher"),
+                     Arm("teacher", "4-layer RoBERTa (tiny, 4 layers), lr 3e-3", recipe: "roberta", ["layers=4", "lr=0.003"])],
+              measure: "paraphrase_accuracy", higherIsBetter: true, expectation: .atLeast(fraction: 0.97),
+              common: mainShape.filter { !$0.hasPrefix("lr=") }, downstream: [paraphrase],
+              alsoShown: ["inference_sequences_per_second", "parameters", "heldout_mlm_accuracy"], pretrainingCurve: "mlm_accuracy",
+              timesInference: true),
         Claim(id: "xlm-tlm-retrieval", title: "XLM: TLM improves cross-lingual retrieval over MLM alone",
               source: "seed 002 — Lample & Conneau 2019: TLM on parallel data aligns the languages' representations",
               statement: "Adding translation LM on verse pairs to MLM on each language makes a verse's embedding closer to its translation's.",
@@ -182,13 +237,14 @@ extension Claim {
               arms: [Arm("mlm-tlm", "MLM + TLM (tlm_ratio 0.5)", recipe: "xlm-tlm", ["tlm_ratio=0.5"]),
                      Arm("mlm", "MLM on each language alone (tlm_ratio 0)", recipe: "xlm-tlm", ["tlm_ratio=0"])],
               measure: "retrieval_top1", higherIsBetter: true, expectation: .better, common: ["lr=0.002"]),
-    ]
-
-    /// Claims of the issue that `reproduce` does not run yet: listed in every report as missing.
-    public static let pending: [(id: String, title: String)] = [
-        ("albert-parameters", "ALBERT: the seed's parameter table; factorised E=128 vs E=H; sharing all / attention / FFN / none"),
-        ("albert-sop", "ALBERT: NSP-trained models are near chance on SOP; SOP-trained ones solve SOP and do well on NSP"),
-        ("distilbert", "DistilBERT: ≥ 97 % of the teacher with half the layers, and faster at inference"),
+        Claim(id: "mask-rate", title: "Should you mask 15 %? A higher rate (30 %) is at least as good downstream",
+              source: "seed 002 — \"Should You Mask 15% in MLM?\" (Wettig et al. 2023): from 15 % to 30 % some tasks improve, long-range ones most",
+              statement: "Predicting 30 % of the tokens instead of BERT's 15 % does not hurt, and may help, the fine-tuned model.",
+              corpus: .bibles, compute: .equalSteps,
+              arms: [Arm("mask-30", "30 % masked", recipe: "roberta", ["mask_prob=0.3", "max_predictions=20"]),
+                     Arm("mask-15", "15 % masked", recipe: "roberta", ["mask_prob=0.15", "max_predictions=20"])],
+              measure: "paraphrase_accuracy", higherIsBetter: true, expectation: .notWorse, common: mainShape,
+              downstream: [paraphrase], alsoShown: ["heldout_mlm_accuracy"], pretrainingCurve: "mlm_accuracy"),
     ]
 
     /// The claims `--claims` names (all when empty).

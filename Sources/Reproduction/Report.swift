@@ -42,7 +42,8 @@ public enum ReproductionReport {
     /// A claim's result. The verdict follows the numbers: with e the first arm's advantage and s
     /// its standard error, `better` holds when e > 2s and is contradicted when e < −2s;
     /// `notWorse` is contradicted when e < −2s and holds otherwise. Fewer than two seeds per arm
-    /// give no spread to judge by: the claim does not show, whatever the means.
+    /// give no spread to judge by: the claim does not show, whatever the means. `atLeast(f)` is
+    /// judged as `notWorse` against f × the second arm. Arms after the second are not judged.
     public static func result(_ claim: Claim, summaries: [RunSummary], seeds: [Int]) -> ClaimResult {
         var missing: [String] = []
         let arms = claim.arms.map { arm -> ClaimResult.ArmResult in
@@ -58,10 +59,14 @@ public enum ReproductionReport {
         }
         let sign = claim.higherIsBetter ? 1.0 : -1.0
         let (a, b) = (arms[0], arms[1])
-        let effect = (a.mean - b.mean) * sign
-        let se = (a.sd * a.sd / Double(max(1, a.values.count)) + b.sd * b.sd / Double(max(1, b.values.count))).squareRoot()
+        // `atLeast(f)` compares the first arm with f × the second.
+        let fraction: Double
+        if case .atLeast(let f) = claim.expectation { fraction = f } else { fraction = 1 }
+        let effect = (a.mean - fraction * b.mean) * sign
+        let se = (a.sd * a.sd / Double(max(1, a.values.count)) + fraction * fraction * b.sd * b.sd / Double(max(1, b.values.count))).squareRoot()
         let verdict: Verdict, reason: String
-        let shown = String(format: "%@ − %@ = %+.4g ± %.2g (2 standard errors: %.2g)", a.arm.name, b.arm.name, effect * sign, se, 2 * se)
+        let reference = fraction == 1 ? b.arm.name : String(format: "%g × %@", fraction, b.arm.name)
+        let shown = String(format: "%@ − %@ = %+.4g ± %.2g (2 standard errors: %.2g)", a.arm.name, reference, effect * sign, se, 2 * se)
         if !missing.isEmpty {
             (verdict, reason) = (.incomplete, "missing runs: \(missing.joined(separator: ", "))")
         } else if a.values.count < 2 || b.values.count < 2 {
@@ -72,12 +77,47 @@ public enum ReproductionReport {
                 if effect > 2 * se { (verdict, reason) = (.holds, "\(a.arm.name) is better by more than two standard errors: \(shown)") }
                 else if effect < -2 * se { (verdict, reason) = (.contradicted, "\(a.arm.name) is worse by more than two standard errors: \(shown)") }
                 else { (verdict, reason) = (.notShown, "the difference is within two standard errors: \(shown)") }
-            case .notWorse:
-                if effect < -2 * se { (verdict, reason) = (.contradicted, "\(a.arm.name) is worse by more than two standard errors: \(shown)") }
-                else { (verdict, reason) = (.holds, "\(a.arm.name) is not worse by more than two standard errors: \(shown)") }
+            case .notWorse, .atLeast:
+                if effect < -2 * se { (verdict, reason) = (.contradicted, "\(a.arm.name) is below \(reference) by more than two standard errors: \(shown)") }
+                else { (verdict, reason) = (.holds, "\(a.arm.name) is not below \(reference) by more than two standard errors: \(shown)") }
             }
         }
         return ClaimResult(claim: claim, arms: arms, missing: missing, effect: effect, standardError: se, verdict: verdict, reason: reason)
+    }
+
+    /// The runs' own wall-clock time, summed (a resumed run counts its last part only).
+    static func wallTime(_ runs: [RunSummary]) -> String {
+        let timed = runs.compactMap(\.seconds)
+        guard !timed.isEmpty else { return "" }
+        return String(format: "The %d runs took %.0f minutes of wall-clock time on the machine that ran them (%d runs untimed).",
+                      runs.count, timed.reduce(0, +) / 60, runs.count - timed.count)
+    }
+
+    /// The table of every claim's verdict (and the parameter table's), linking to the sections
+    /// of the report at `link` ("" for the report itself).
+    public static func summaryTable(_ results: [ClaimResult], link: String) throws -> String {
+        var md = "| claim | measure | first arm | second arm | verdict |\n|---|---|---|---|---|\n"
+        for r in results {
+            md += "| [\(r.claim.title)](\(link)#\(r.claim.id)) | \(r.claim.measure) | \(r.arms[0].arm.name): \(meanAndSpread(r.arms[0])) | "
+                + "\(r.arms[1].arm.name): \(meanAndSpread(r.arms[1])) | \(r.verdict.rawValue) |\n"
+        }
+        return md + (try ParameterTable.markdown(link: link).summary)
+    }
+
+    static func meanAndSpread(_ a: ClaimResult.ArmResult) -> String {
+        a.values.isEmpty ? "–" : String(format: "%.4g ± %.2g (n=%d)", a.mean, a.sd, a.values.count)
+    }
+
+    /// Puts the summary table into `readme` between `<!-- reproduce:begin -->` and
+    /// `<!-- reproduce:end -->` (the README's results section is generated, not typed).
+    public static func updateReadme(_ readme: URL, results: [ClaimResult], reportLink: String) throws {
+        let (begin, end) = ("<!-- reproduce:begin -->", "<!-- reproduce:end -->")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        guard let b = text.range(of: begin), let e = text.range(of: end), b.upperBound <= e.lowerBound else {
+            throw ReproductionError.noReadmeMarkers(readme.path)
+        }
+        let table = try summaryTable(results, link: reportLink)
+        try (text[..<b.upperBound] + "\n" + table + text[e.lowerBound...]).write(to: readme, atomically: true, encoding: .utf8)
     }
 
     /// Writes `folder/REPORT.md` and `folder/plots/<claim>-{bars,curves}.svg` from the summaries
@@ -91,22 +131,16 @@ public enum ReproductionReport {
         var md = """
         # Reproducing the articles' claims at CPU scale
 
-        `pretrain reproduce --budget \(budget.rawValue) --seeds \(seeds.count)` — every claim compares two arms of
-        one recipe on the built-in corpora (reference arm: \(budget.steps) steps), \(seeds.count) seed\(seeds.count == 1 ? "" : "s") each.
+        `pretrain reproduce --budget \(budget.rawValue) --seeds \(seeds.count)` — every claim compares arms of
+        recipes on the built-in corpora (reference arm: \(budget.steps) steps), \(seeds.count) seed\(seeds.count == 1 ? "" : "s") each.
         Numbers are mean ± sd over seeds; a verdict needs the difference to exceed two standard errors
         (see `ReproductionReport.result`). Regenerate with the same command (finished runs are kept).
+        \(wallTime(summaries.filter { s in claims.contains { $0.id == s.claim } && seeds.contains(s.seed) }))
 
-        | claim | measure | first arm | second arm | verdict |
-        |---|---|---|---|---|
 
         """
-        func ms(_ a: ClaimResult.ArmResult) -> String {
-            a.values.isEmpty ? "–" : String(format: "%.4g ± %.2g (n=%d)", a.mean, a.sd, a.values.count)
-        }
-        for r in results {
-            md += "| [\(r.claim.title)](#\(r.claim.id)) | \(r.claim.measure) | \(r.arms[0].arm.name): \(ms(r.arms[0])) | \(r.arms[1].arm.name): \(ms(r.arms[1])) | \(r.verdict.rawValue) |\n"
-        }
-        for pending in Claim.pending { md += "| \(pending.title) | – | – | – | not run yet (`reproduce` has no experiment for it) |\n" }
+        md += try summaryTable(results, link: "")
+        md += try ParameterTable.markdown(link: "").section
         for r in results {
             let c = r.claim
             md += """
@@ -126,12 +160,12 @@ public enum ReproductionReport {
                 let runs = summaries.filter { $0.claim == c.id && $0.arm == a.arm.name && seeds.contains($0.seed) }
                 let steps = runs.map { String($0.steps) }.joined(separator: ", ")
                 let flops = runs.map { String(format: "%.2e", $0.trainFLOPs) }.joined(separator: ", ")
-                md += "| \(a.arm.label) | \(ms(a)) | \(a.values.count) | \(steps.isEmpty ? "–" : steps) | \(flops.isEmpty ? "–" : flops) |\n"
+                md += "| \(a.arm.label) | \(meanAndSpread(a)) | \(a.values.count) | \(steps.isEmpty ? "–" : steps) | \(flops.isEmpty ? "–" : flops) |\n"
             }
             for shown in c.alsoShown {
                 md += "\nAlso measured (not judged), \(shown): " + r.arms.map { a in
                     let values = summaries.filter { $0.claim == c.id && $0.arm == a.arm.name && seeds.contains($0.seed) }.compactMap { $0.metrics[shown] }
-                    return "\(a.arm.name) " + ms(ClaimResult.ArmResult(arm: a.arm, values: values))
+                    return "\(a.arm.name) " + meanAndSpread(ClaimResult.ArmResult(arm: a.arm, values: values))
                 }.joined(separator: ", ") + ".\n"
             }
             if let example = summaries.first(where: { $0.claim == c.id }) {
@@ -148,9 +182,13 @@ public enum ReproductionReport {
                                         color: chartPalette[k % chartPalette.count]))
                 }
             }
-            try LineChart(title: c.title, xLabel: "training FLOPs", yLabel: ReproductionRunner.curveKey(c.measure), series: series).svg()
-                .write(to: plots.appendingPathComponent("\(c.id)-curves.svg"), atomically: true, encoding: .utf8)
-            md += "\n![\(c.id) bars](plots/\(c.id)-bars.svg) ![\(c.id) curves](plots/\(c.id)-curves.svg)\n"
+            md += "\n![\(c.id) bars](plots/\(c.id)-bars.svg)"
+            if let key = c.curveKey, !series.isEmpty {
+                try LineChart(title: c.title, xLabel: "training FLOPs", yLabel: "held-out " + key, series: series).svg()
+                    .write(to: plots.appendingPathComponent("\(c.id)-curves.svg"), atomically: true, encoding: .utf8)
+                md += " ![\(c.id) curves](plots/\(c.id)-curves.svg)"
+            }
+            md += "\n"
         }
         try md.write(to: folder.appendingPathComponent("REPORT.md"), atomically: true, encoding: .utf8)
         return results

@@ -15,6 +15,9 @@ public struct RunSummary: Codable, Equatable, Sendable {
     public var metrics: [String: Double]
     /// The primary held-out metric over training: (train FLOPs, value) at every evaluation.
     public var curve: [CurvePoint]
+    /// Wall-clock seconds of the run: pretraining, export and fine-tuning (of its last part if it was
+    /// resumed; nil in older summaries).
+    public var seconds: Double?
 
     public struct CurvePoint: Codable, Equatable, Sendable {
         public var flops: Double
@@ -23,12 +26,12 @@ public struct RunSummary: Codable, Equatable, Sendable {
     }
 
     public init(claim: String, arm: String, seed: Int, commands: [String], steps: Int, trainFLOPs: Double,
-                metrics: [String: Double], curve: [CurvePoint] = []) {
+                metrics: [String: Double], curve: [CurvePoint] = [], seconds: Double? = nil) {
         (self.claim, self.arm, self.seed, self.commands, self.steps) = (claim, arm, seed, commands, steps)
-        (self.trainFLOPs, self.metrics, self.curve) = (trainFLOPs, metrics, curve)
+        (self.trainFLOPs, self.metrics, self.curve, self.seconds) = (trainFLOPs, metrics, curve, seconds)
     }
 
-    enum CodingKeys: String, CodingKey { case claim, arm, seed, commands, steps, trainFLOPs = "train_flops", metrics, curve }
+    enum CodingKeys: String, CodingKey { case claim, arm, seed, commands, steps, trainFLOPs = "train_flops", metrics, curve, seconds }
 
     public static let fileName = "summary.json"
 
@@ -57,11 +60,27 @@ public struct RunSummary: Codable, Equatable, Sendable {
 public enum ReproductionError: Error, CustomStringConvertible, Equatable {
     case badSummary(path: String, reason: String)
     case unknownClaim(String, known: [String])
+    case badClaim(String, reason: String)
+    case missingTeacher(String)
+    case runsFailed([String])
+    case badCorpus(String)
+    case noReadmeMarkers(String)
 
     public var description: String {
         switch self {
         case let .badSummary(path, reason):
             return "\(path) is not a run summary (\(reason)); delete it and run `pretrain reproduce` again to redo that run"
+        case let .badClaim(name, reason):
+            return "claim \(name) is malformed: \(reason)"
+        case let .noReadmeMarkers(path):
+            return "\(path) has no <!-- reproduce:begin --> … <!-- reproduce:end --> lines; add them where the results table belongs"
+        case let .badCorpus(reason):
+            return "cannot build the claim's corpus: \(reason)"
+        case let .runsFailed(failures):
+            return "\(failures.count) run(s) failed; the report lists them as missing. Fix the cause and run again (finished runs are kept):\n"
+                + failures.joined(separator: "\n")
+        case let .missingTeacher(path):
+            return "the teacher model \(path) is missing (its summary is there, its model folder is not); delete the teacher's summary.json and run `pretrain reproduce` again to retrain it"
         case let .unknownClaim(name, known):
             return "no claim '\(name)'; the claims are \(known.joined(separator: ", ")) (`pretrain reproduce --list`)"
         }

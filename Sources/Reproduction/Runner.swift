@@ -1,6 +1,9 @@
+import Autodiff
 import FineTuning
 import Foundation
+import Models
 import PretrainingData
+import Tensors
 import Training
 
 /// Runs the experiments of claims into `DIR/runs/<claim>/<arm>-seed<S>/`: a run whose
@@ -34,9 +37,10 @@ public struct ReproductionRunner {
     }
 
     /// The recipe overrides of an arm: the claim's shape, the arm's own, the budget and seed, and
-    /// for equal-FLOPs claims the reference arm's budget (nil: this arm sets it).
-    public func overrides(_ claim: Claim, _ arm: Arm, seed: Int, flopsBudget: Double?) -> [String] {
-        var out = claim.common + arm.overrides + ["seed=\(seed)", "eval_every=\(max(1, steps / 4))", "checkpoint_every=\(max(1, steps / 4))",
+    /// for equal-FLOPs claims the reference arm's budget (nil: this arm sets it), and a student's
+    /// teacher model.
+    public func overrides(_ claim: Claim, _ arm: Arm, seed: Int, flopsBudget: Double?, teacher: URL? = nil) -> [String] {
+        var out = claim.common + arm.overrides + (teacher.map { ["teacher=\($0.path)"] } ?? []) + ["seed=\(seed)", "eval_every=\(max(1, steps / 4))", "checkpoint_every=\(max(1, steps / 4))",
                                                  "eval_batches=10", "log_every=10"]
         if let flopsBudget {
             // The schedule runs over the budget (see Trainer); max_steps only sets its scale and must
@@ -48,22 +52,49 @@ public struct ReproductionRunner {
         return out
     }
 
-    /// Runs (or skips, or resumes) every run of `claims`.
-    public func run(_ claims: [Claim]) throws {
+    /// Runs (or skips, or resumes) every run of `claims`. A run that fails is reported and the
+    /// rest of its claim and seed skipped (they may need its budget or model); the others go on,
+    /// and the failures are returned (the report lists their runs as missing).
+    @discardableResult
+    public func run(_ claims: [Claim]) -> [String] {
         let total = claims.reduce(0) { $0 + $1.arms.count * seeds.count }
-        var index = 0
+        var index = 0, failures: [String] = []
         for claim in claims {
             for seed in seeds {
-                // The reference arm (last) runs first: equal-FLOPs arms stop at its budget.
+                // The reference arm runs first: equal-FLOPs arms stop at its budget, a student
+                // distils its exported model.
                 var flopsBudget: Double?
-                for arm in claim.arms.reversed() {
+                let arms = [claim.reference] + claim.arms.filter({ $0 != claim.reference })
+                for (k, arm) in arms.enumerated() {
                     index += 1
-                    let matchedBudget = claim.compute == .equalFLOPs && arm != claim.arms.last ? flopsBudget : nil
-                    let summary = try runOnce(claim, arm, seed: seed, flopsBudget: matchedBudget, progress: "[\(index)/\(total)]")
-                    if arm == claim.arms.last { flopsBudget = summary.trainFLOPs }
+                    let matchedBudget = claim.compute == .equalFLOPs && arm != claim.reference ? flopsBudget : nil
+                    do {
+                        let summary = try runOnce(claim, arm, seed: seed, flopsBudget: matchedBudget, progress: "[\(index)/\(total)]")
+                        if arm == claim.reference { flopsBudget = summary.trainFLOPs }
+                    } catch {
+                        let failure = "\(claim.id) \(arm.name) seed \(seed): \(error)"
+                        report("[\(index)/\(total)] failed: \(failure)")
+                        failures.append(failure)
+                        index += arms.count - k - 1
+                        break
+                    }
                 }
             }
         }
+        return failures
+    }
+
+    /// The exported model of `arm`'s teacher arm (same seed), checked to be there.
+    func teacherModel(_ claim: Claim, _ arm: Arm, seed: Int) throws -> URL? {
+        guard let name = arm.teacher else { return nil }
+        guard let teacher = claim.arms.first(where: { $0.name == name }), teacher != arm else {
+            throw ReproductionError.badClaim(claim.id, reason: "arm \(arm.name)'s teacher '\(name)' is not another arm of the claim")
+        }
+        let model = runFolder(claim, teacher, seed: seed).appendingPathComponent("model")
+        guard FileManager.default.fileExists(atPath: model.appendingPathComponent("config.json").path) else {
+            throw ReproductionError.missingTeacher(model.path)
+        }
+        return model
     }
 
     func runOnce(_ claim: Claim, _ arm: Arm, seed: Int, flopsBudget: Double?, progress: String) throws -> RunSummary {
@@ -74,8 +105,9 @@ public struct ReproductionRunner {
             report("\(progress) \(claim.id) \(arm.name) seed \(seed): done (\(claim.measure) \(done.metrics[claim.measure].map { String(format: "%.4g", $0) } ?? "–"))")
             return done
         }
+        let started = Date()
         let corpus = try corpusFile(claim.corpus)
-        let overrides = overrides(claim, arm, seed: seed, flopsBudget: flopsBudget)
+        let overrides = overrides(claim, arm, seed: seed, flopsBudget: flopsBudget, teacher: try teacherModel(claim, arm, seed: seed))
         let resuming = !CheckpointStore(runFolder: out).checkpoints().isEmpty
         report("\(progress) \(claim.id) \(arm.name) seed \(seed): \(resuming ? "resuming" : "training") (\(arm.label))")
         let recipe = try Recipe.load(recipeFolder.map { $0.appendingPathComponent(arm.recipe + ".json").path } ?? arm.recipe, overrides: overrides)
@@ -92,12 +124,18 @@ public struct ReproductionRunner {
             guard let number = value as? Double, key != "step", key != "train_flops" else { continue }
             metrics[key.hasPrefix("retrieval") ? key : "heldout_" + key] = number
         }
+        if let model = run.trainer.objectives.exports.first?.model {
+            metrics["parameters"] = Double(model.parameters.reduce(0) { $0 + $1.value.count })
+            if claim.timesInference { metrics["inference_sequences_per_second"] = try Self.inferenceSpeed(model, length: recipe.seqLen) }
+        }
         let curve = evals.compactMap { r -> RunSummary.CurvePoint? in
-            guard let flops = r["train_flops"] as? Double, let value = r[Self.curveKey(claim.measure)] as? Double else { return nil }
+            guard let key = claim.curveKey, let flops = r["train_flops"] as? Double, let value = r[key] as? Double else { return nil }
             return RunSummary.CurvePoint(flops: flops, value: value)
         }
+        // By hand, in the claim's folder: paths relative to it.
+        let claimFolder = out.deletingLastPathComponent().path + "/"
         var commands = ["pretrain train --recipe \(arm.recipe) --corpus \(corpus.lastPathComponent) --out \(arm.name)-seed\(seed) "
-            + overrides.map { "--set \(Self.quoted($0))" }.joined(separator: " ")]
+            + overrides.map { "--set \(Self.quoted($0.replacingOccurrences(of: claimFolder, with: "")))" }.joined(separator: " ")]
         for downstream in claim.downstream {
             // Fine-tuned with the arm's seed; the best dev epoch's metrics are kept, its model is not.
             var settings = FineTuneSettings()
@@ -121,15 +159,29 @@ public struct ReproductionRunner {
                             + given.map { "--set \($0)" }.joined(separator: " "))
         }
         let summary = RunSummary(claim: claim.id, arm: arm.name, seed: seed, commands: commands, steps: run.trainer.state.step,
-                                 trainFLOPs: run.trainer.state.trainFLOPs, metrics: metrics, curve: curve)
+                                 trainFLOPs: run.trainer.state.trainFLOPs, metrics: metrics, curve: curve,
+                                 seconds: Date().timeIntervalSince(started))
         try summary.write(to: out)
         for bulky in ["checkpoints", "data"] { try? FileManager.default.removeItem(at: out.appendingPathComponent(bulky)) }
         report("\(progress) \(claim.id) \(arm.name) seed \(seed): \(claim.measure) \(metrics[claim.measure].map { String(format: "%.4g", $0) } ?? "–") after \(summary.steps) steps")
         return summary
     }
 
-    /// The metrics.jsonl key behind a summary metric.
-    static func curveKey(_ measure: String) -> String { measure.hasPrefix("heldout_") ? String(measure.dropFirst(8)) : measure }
+    /// Sequences a second through `model`'s encoder alone (no gradients), batches of 32 ×
+    /// `length` random tokens, the best of 5 timed passes after one warm-up.
+    static func inferenceSpeed(_ model: PretrainingModel, length: Int) throws -> Double {
+        let batch = 32
+        var random = RandomGenerator(seed: 0)
+        let ids = (0..<batch * length).map { _ in Int32(random.integer(below: model.config.vocabSize)) }
+        let input = EncoderInput(ids: ids, batch: batch, length: length)
+        var best = Double.infinity
+        for pass in 0..<6 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try model.encoder(input, training: false, tape: Tape(recording: false))
+            if pass > 0 { best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+        }
+        return Double(batch) / best
+    }
 
     static func quoted(_ s: String) -> String { s.contains(where: { " \"[],".contains($0) }) ? "'\(s)'" : s }
 
@@ -148,6 +200,26 @@ public struct ReproductionRunner {
                     let stream = try c.documents()
                     while let doc = try stream.nextDocument() { try writer.write(document: doc) }
                 }
+                try writer.finish()
+            }
+            return url
+        case .newTestament:
+            let url = data.appendingPathComponent("corpus-new-testament.txt")
+            if !FileManager.default.fileExists(atPath: url.path) {
+                let verses = try BuiltInCorpus.web.referencedVerses()
+                guard let matthew = verses.firstIndex(where: { $0.reference.book == "Matthew" }) else {
+                    throw ReproductionError.badCorpus("the World English Bible printed no Matthew; check `diatheke -b engWEB2015eb -k Matt 1:1`")
+                }
+                // One document a chapter, one line a verse.
+                let writer = try TextCorpusWriter(path: url.path)
+                var chapter: [String] = [], current: (String, Int)?
+                for verse in verses[matthew...] {
+                    let key = (verse.reference.book, verse.reference.chapter)
+                    if let c = current, c != key { try writer.write(document: chapter); chapter = [] }
+                    current = key
+                    chapter.append(verse.text)
+                }
+                try writer.write(document: chapter)
                 try writer.finish()
             }
             return url

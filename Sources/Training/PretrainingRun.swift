@@ -146,6 +146,20 @@ public struct PretrainingRun {
         trainer = Trainer(recipe: recipe, objectives: objectives, stream: trainStream, heldout: heldoutStream,
                           runFolder: folder, padID: padID, group: group)
         trainer.report = report
+        if case .shards(_, let heldout?) = data, let crossTask = recipe.sentenceTask.other, let model = objectives.model {
+            // ALBERT's Table 5: the sentence head is also scored on the other task's held-out pairs
+            // (NSP-trained on SOP, SOP-trained on NSP); both label a consecutive, in-order pair 0.
+            let crossKind: ObjectiveKind = crossTask == .nsp ? .nsp : .sop
+            var crossRecipe = recipe
+            crossRecipe.objectives = recipe.objectives.map { $0 == .nsp || $0 == .sop ? crossKind : $0 }
+            let stream = try CorpusInstanceStream(corpus: heldout, recipe: crossRecipe, template: template, seed: recipe.seed &+ 1, fixed: true)
+            let cross = try PretrainingObjectives(model: model, objectives: [try SentencePairPrediction(task: crossTask, model: model)])
+            let trainer = self.trainer
+            trainer.additionalEvaluation = { [unowned trainer] in
+                let means = try trainer.statistics(of: cross, on: stream).0.means
+                return means.filter { $0.key.hasPrefix(crossTask.rawValue + "_") }
+            }
+        }
         if let retrieval, let encoder = objectives.model?.encoder {
             // Each held-out English verse finds its Spanish translation among all held-out verses.
             trainer.additionalEvaluation = {

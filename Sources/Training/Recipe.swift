@@ -22,6 +22,8 @@ public struct Recipe: Codable, Sendable, Equatable {
     public var model: String = "mini"
     /// Factorised embedding width (ALBERT, ELECTRA); 0 = the hidden size.
     public var embeddingSize: Int = 0
+    /// Transformer layers; 0 = the size preset's (a DistilBERT teacher deeper than `tiny`).
+    public var layers: Int = 0
     /// Cross-layer sharing: none, all, attention, ffn.
     public var sharing: EncoderConfiguration.Sharing = .none
     public var dropout: Float = 0.1
@@ -133,7 +135,7 @@ public struct Recipe: Codable, Sendable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, description, family, model, sharing, dropout, tokenizer, objectives, format, masking, optimizer, lr
+        case name, description, family, model, layers, sharing, dropout, tokenizer, objectives, format, masking, optimizer, lr
         case beta1, beta2, eps, schedule, seed, threads
         case embeddingSize = "embedding_size", vocabSize = "vocab_size", maskMode = "mask_mode", dupeFactor = "dupe_factor"
         case maskProb = "mask_prob", maxPredictions = "max_predictions", seqLen = "seq_len", shortSeqProb = "short_seq_prob"
@@ -164,7 +166,7 @@ public struct Recipe: Codable, Sendable, Equatable {
             if let texts = try c.decodeIfPresent([String].self, forKey: key) { value = try texts.map { try choice(key.stringValue, $0) } }
         }
         try read(.name, &name); try read(.description, &description); try readChoice(.family, &family); try read(.model, &model)
-        try read(.embeddingSize, &embeddingSize); try readChoice(.sharing, &sharing); try read(.dropout, &dropout)
+        try read(.embeddingSize, &embeddingSize); try read(.layers, &layers); try readChoice(.sharing, &sharing); try read(.dropout, &dropout)
         try read(.tokenizer, &tokenizer); try read(.vocabSize, &vocabSize)
         try readChoices(.objectives, &objectives); try readChoice(.format, &format); try readChoice(.masking, &masking); try readChoice(.maskMode, &maskMode)
         try read(.dupeFactor, &dupeFactor); try read(.maskProb, &maskProb); try read(.maxPredictions, &maxPredictions)
@@ -442,6 +444,7 @@ extension Recipe {
         try check(maxPredictions >= 1, "max_predictions must be at least 1")
         try check(logEvery >= 1 && evalEvery >= 0 && evalBatches >= 0 && checkpointEvery >= 0 && keepCheckpoints >= 1,
                   "log_every and keep_checkpoints must be ≥ 1; eval_every, eval_batches and checkpoint_every ≥ 0")
+        try check(layers >= 0 && embeddingSize >= 0, "layers and embedding_size must be ≥ 0 (0: the size preset's)")
         try check(threads >= 0 && timeLimitMinutes >= 0 && maxTrainFLOPs >= 0, "threads, time_limit_minutes and max_train_flops must be ≥ 0")
         try check(allreduceBucketMB > 0, "allreduce_bucket_mb must be > 0 (got \(allreduceBucketMB))")
     }
@@ -477,6 +480,7 @@ extension Recipe {
         c.attentionDropout = dropout
         c.sharing = sharing
         if embeddingSize > 0 { c.embeddingSize = embeddingSize }
+        if layers > 0 { c.layers = layers }
         c.maxPositions = max(c.maxPositions, seqLen)
         switch family {
         case .roberta:

@@ -65,7 +65,8 @@ public final class Trainer {
     /// Where progress and warnings go (stderr by default; tests silence it).
     public var report: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     public var showsProgress = true
-    /// Held-out metrics beyond the objectives' (cross-lingual retrieval), added to every evaluation.
+    /// Held-out metrics beyond the objectives' (cross-lingual retrieval, the other sentence task),
+    /// added to every evaluation.
     public var additionalEvaluation: (() throws -> [String: Double])?
 
     public init(recipe: Recipe, objectives: PretrainingObjectives, stream: InstanceStream, heldout: InstanceStream?,
@@ -225,10 +226,20 @@ public final class Trainer {
     /// same batches, masks and draws every time.
     public func evaluate() throws -> [String: Any]? {
         guard let heldout, recipe.evalBatches > 0 else { return nil }
+        let (stats, batches) = try statistics(of: objectives, on: heldout)
+        var record = self.record(stats, split: "eval")
+        record.merge(objectives.evaluationMetrics(over: batches, statistics: stats)) { a, _ in a }
+        if let additionalEvaluation { record.merge(try additionalEvaluation()) { a, _ in a } }
+        return record
+    }
+
+    /// The statistics of `objectives` on the first `eval_batches` batches of a fixed `stream`
+    /// (no dropout, no gradients), and those batches.
+    public func statistics(of objectives: PretrainingObjectives, on stream: InstanceStream) throws -> (ObjectiveStatistics, [PretrainingBatch]) {
         var position = DataPosition()
         var batches: [PretrainingBatch] = []
         for _ in 0..<recipe.evalBatches {
-            batches.append(try heldout.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &position))
+            batches.append(try stream.batch(size: recipe.batchSize, length: recipe.seqLen, padID: padID, from: &position))
             if position.epoch > 0 { break }
         }
         let normalizers = objectives.normalizers(for: batches)
@@ -237,10 +248,7 @@ public final class Trainer {
         for batch in batches {
             stats.merge(try objectives.loss(batch, normalizers: normalizers, training: false, tape: Tape(recording: false), random: &draws).1)
         }
-        var record = self.record(stats, split: "eval")
-        record.merge(objectives.evaluationMetrics(over: batches, statistics: stats)) { a, _ in a }
-        if let additionalEvaluation { record.merge(try additionalEvaluation()) { a, _ in a } }
-        return record
+        return (stats, batches)
     }
 
     /// A metrics line: the step, the split, the optimised loss, every objective metric's mean and

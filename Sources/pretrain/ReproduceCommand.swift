@@ -9,26 +9,38 @@ struct ReproduceCommand: ParsableCommand {
         abstract: "Re-run the articles' claims at CPU scale and write DIR/REPORT.md (finished runs are kept; a second run resumes).")
 
     @Option(help: "Claims to run, comma-separated (default: all; see --list).") var claims: String?
-    @Option(help: "quick (300 steps per reference arm: a smoke run), standard (1,000), full (6,000).") var budget: Budget = .standard
+    @Option(help: "quick (300 steps per reference arm: a smoke run), standard (500, three seeds), full (6,000).") var budget: Budget = .standard
     @Option(help: "Seeds per arm (default: 1 for quick, 3 otherwise).") var seeds: Int?
     @Option(help: "The reproduction folder: runs/, plots/, REPORT.md.") var out: String = "runs/reproduce"
     @Flag(help: "List the claims and exit.") var list = false
     @Flag(help: "Only rebuild REPORT.md and the plots from the runs there.") var reportOnly = false
+    @Option(help: "Also put the summary table into this README, between <!-- reproduce:begin --> and <!-- reproduce:end -->.") var readme: String?
 
     func run() throws {
         try reportingErrors {
             if list {
                 for c in Claim.all { print(c.id.padding(toLength: 26, withPad: " ", startingAt: 0) + c.title) }
-                for p in Claim.pending { print(p.id.padding(toLength: 26, withPad: " ", startingAt: 0) + p.title + " (not run yet)") }
+                print("albert-parameters".padding(toLength: 26, withPad: " ", startingAt: 0) + "ALBERT: the seed's parameter table (computed, in every report)")
                 return
             }
             let selected = try Claim.select(claims.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [])
             let folder = URL(fileURLWithPath: out)
-            let runner = ReproductionRunner(folder: folder, budget: budget, seeds: seeds)
-            if !reportOnly { try runner.run(selected) }
+            // Progress lines unbuffered: they reach a log file (`… > log &`) as they happen.
+            let runner = ReproductionRunner(folder: folder, budget: budget, seeds: seeds,
+                                            report: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) })
+            let failures = reportOnly ? [] : runner.run(selected)
             let results = try ReproductionReport.write(claims: selected, budget: budget, seeds: runner.seeds, folder: folder)
             for r in results { print("\(r.claim.id): \(r.verdict.rawValue)") }
             print("report: \(folder.appendingPathComponent("REPORT.md").path)")
+            if let readme {
+                // The README links to the report relative to the README's folder.
+                let readmeURL = URL(fileURLWithPath: readme)
+                let report = folder.appendingPathComponent("REPORT.md").standardizedFileURL.path
+                let base = readmeURL.deletingLastPathComponent().standardizedFileURL.path + "/"
+                try ReproductionReport.updateReadme(readmeURL, results: results,
+                                                    reportLink: report.hasPrefix(base) ? String(report.dropFirst(base.count)) : report)
+            }
+            if !failures.isEmpty { throw ReproductionError.runsFailed(failures) }
         }
     }
 }

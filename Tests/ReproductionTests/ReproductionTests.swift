@@ -48,6 +48,40 @@ final class ReproductionTests: XCTestCase {
         let r = ReproductionReport.result(claim(.better), summaries: summaries(a: [0.40, 0.41, 0.39], b: [0.30, 0.31, 0.29]), seeds: seeds)
         XCTAssertEqual(r.effect, 0.1, accuracy: 1e-12)
         XCTAssertEqual(r.standardError, (2 * 0.0001 / 3).squareRoot(), accuracy: 1e-12)
+        // At least 97 % of the second: judged against 0.97 × its mean, its spread scaled alike.
+        XCTAssertEqual(verdict(.atLeast(fraction: 0.97), [0.58, 0.59, 0.57], [0.60, 0.61, 0.59]), .holds)
+        XCTAssertEqual(verdict(.atLeast(fraction: 0.97), [0.55, 0.56, 0.54], [0.60, 0.61, 0.59]), .contradicted)
+        let kept = ReproductionReport.result(claim(.atLeast(fraction: 0.5)), summaries: summaries(a: [0.40, 0.41, 0.39], b: [0.60, 0.62, 0.58]), seeds: seeds)
+        XCTAssertEqual(kept.effect, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(kept.standardError, (0.0001 / 3 + 0.25 * 0.0004 / 3).squareRoot(), accuracy: 1e-12)
+        XCTAssertTrue(kept.reason.contains("0.5 × b"), kept.reason)
+    }
+
+    func testTheReadmeGetsTheSummaryTableBetweenItsMarkers() throws {
+        let out = folder()
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let readme = out.appendingPathComponent("README.md")
+        try "# Title\n<!-- reproduce:begin -->\nold table\n<!-- reproduce:end -->\nafter\n".write(to: readme, atomically: true, encoding: .utf8)
+        let result = ReproductionReport.result(claim(.better), summaries: summaries(a: [0.40, 0.41, 0.39], b: [0.30, 0.31, 0.29]), seeds: [1, 2, 3])
+        for _ in 0..<2 { try ReproductionReport.updateReadme(readme, results: [result], reportLink: "docs/REPORT.md") }
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        XCTAssertFalse(text.contains("old table"))
+        XCTAssertEqual(text.components(separatedBy: "| claim | measure |").count, 2, "replaced, not appended: \(text)")
+        XCTAssertTrue(text.contains("| [A is better than B](docs/REPORT.md#test-claim) | heldout_mlm_accuracy | a: 0.4 ± 0.01 (n=3) | b: 0.3 ± 0.01 (n=3) | holds |"), text)
+        XCTAssertTrue(text.hasSuffix("<!-- reproduce:end -->\nafter\n"))
+        try "no markers".write(to: readme, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ReproductionReport.updateReadme(readme, results: [result], reportLink: "")) {
+            XCTAssertTrue("\($0)".contains("reproduce:begin"), "\($0)")
+        }
+    }
+
+    func testTheParameterTableMatchesTheSeedWhereTheArchitectureDoes() throws {
+        let rows = try ParameterTable.rows()
+        XCTAssertEqual(rows.map(\.preset), ["bert-base", "bert-large", "albert-base", "albert-large", "albert-xlarge", "albert-xxlarge"])
+        XCTAssertEqual(rows.filter(\.matches).map(\.preset), ["bert-base", "bert-large", "albert-base", "albert-large"])
+        // BERT's 108M is embeddings + layers; ALBERT's 12M includes the pooler (transformers' counts).
+        XCTAssertEqual(rows[0].withoutPooler, 108_891_648)
+        XCTAssertEqual(rows[2].backbone, 11_683_584)
     }
 
     func testAMissingRunIsListedNotSkipped() throws {
@@ -62,8 +96,9 @@ final class ReproductionTests: XCTestCase {
         XCTAssertTrue(report.contains("missing runs: b-seed3"), report)
         XCTAssertTrue(report.contains("A beats B."))
         XCTAssertTrue(report.contains("0.4 ± 0.01 (n=3)"), report)
-        // The claims reproduce cannot run yet are in the table, said to be not run.
-        for pending in Claim.pending { XCTAssertTrue(report.contains(pending.title), pending.id) }
+        // ALBERT's parameter table is computed into every report.
+        XCTAssertTrue(report.contains("| albert-base | 12M | 12 | 768 | 128 | yes | 11.68M |"), report)
+        XCTAssertTrue(report.contains("albert-xxlarge is 222.6M, not 235M"), report)
         for plot in ["test-claim-bars.svg", "test-claim-curves.svg"] {
             let svg = try String(contentsOf: out.appendingPathComponent("plots/\(plot)"), encoding: .utf8)
             XCTAssertTrue(svg.hasPrefix("<svg"), plot)
@@ -75,17 +110,24 @@ final class ReproductionTests: XCTestCase {
         }
     }
 
-    func testRunnerTrainsBothArmsAtEqualComputeAndSkipsWhatIsDone() throws {
-        let out = folder()
-        let recipes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("recipes")
+    let recipes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("recipes")
+    let words = ["the king", "a shepherd", "the people", "went up to", "looked at", "the mountain", "the temple", "the sea"]
+    let small = ["model=tiny", "vocab_size=200", "seq_len=32", "batch_size=4", "grad_accum=1", "threads=1", "heldout_fraction=0.1"]
+
+    /// A small corpus of 60 three-sentence documents in `out`.
+    func corpus(in out: URL) throws -> URL {
         let corpus = out.appendingPathComponent("corpus.txt")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let words = ["the king", "a shepherd", "the people", "went up to", "looked at", "the mountain", "the temple", "the sea"]
         var text = ""
         for d in 0..<60 { for s in 0..<3 { text += "\(words[(d + s) % 8]) \(words[(d * 3 + s) % 8]) \(words[(d + 2 * s) % 8]).\n" }; text += "\n" }
         try text.write(to: corpus, atomically: true, encoding: .utf8)
-        let small = ["model=tiny", "vocab_size=200", "seq_len=32", "batch_size=4", "grad_accum=1", "threads=1", "heldout_fraction=0.1"]
+        return corpus
+    }
+
+    func testRunnerTrainsBothArmsAtEqualComputeAndSkipsWhatIsDone() throws {
+        let out = folder()
+        let corpus = try corpus(in: out)
         var claim = Claim(id: "batch", title: "batch", source: "test", statement: "larger batches", corpus: .bibles, compute: .equalFLOPs,
                           arms: [Arm("big", "batch 4 × 2", recipe: "roberta", ["grad_accum=2"]), Arm("small", "batch 4", recipe: "roberta")],
                           measure: "heldout_perplexity", higherIsBetter: false, expectation: .better, common: small)
@@ -100,7 +142,7 @@ final class ReproductionTests: XCTestCase {
         var lines: [String] = []
         var runner = ReproductionRunner(folder: out, budget: .quick, seeds: 1, report: { lines.append($0) })
         (runner.steps, runner.recipeFolder, runner.corpusFiles) = (8, recipes, [.bibles: corpus])
-        try runner.run([claim])
+        XCTAssertEqual(runner.run([claim]), [])
         let summaries = try RunSummary.all(under: out.appendingPathComponent("runs"))
         XCTAssertEqual(summaries.map(\.arm), ["big", "small"])
         let (big, small1) = (summaries[0], summaries[1])
@@ -123,17 +165,55 @@ final class ReproductionTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("metrics.jsonl").path))
         // A second invocation finds both done and trains nothing.
         lines.removeAll()
-        try runner.run([claim])
+        XCTAssertEqual(runner.run([claim]), [])
         XCTAssertEqual(lines.filter { $0.hasSuffix(")") && $0.contains(": done") }.count, 2, "\(lines)")
         XCTAssertEqual(try RunSummary.all(under: out.appendingPathComponent("runs")), summaries)
+    }
+
+    func testAStudentDistilsItsTeacherArmAndBothAreTimed() throws {
+        let out = folder()
+        let corpus = try corpus(in: out)
+        let claim = Claim(id: "distil", title: "distil", source: "test", statement: "a student keeps most", corpus: .bibles, compute: .equalSteps,
+                          arms: [Arm("student", "one layer", recipe: "distilbert", teacher: "teacher"), Arm("teacher", "two layers", recipe: "roberta")],
+                          measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .atLeast(fraction: 0.97), common: small,
+                          timesInference: true)
+        var runner = ReproductionRunner(folder: out, budget: .quick, seeds: 1, report: { _ in })
+        (runner.steps, runner.recipeFolder, runner.corpusFiles) = (4, recipes, [.bibles: corpus])
+        XCTAssertEqual(runner.run([claim]), [])
+        let summaries = try RunSummary.all(under: out.appendingPathComponent("runs"))
+        XCTAssertEqual(summaries.map(\.arm), ["student", "teacher"])
+        let (student, teacher) = (summaries[0], summaries[1])
+        XCTAssertTrue(student.commands[0].contains("--set teacher=teacher-seed1/model "), student.commands[0])
+        // Half the layers: fewer parameters (the embeddings and head stay) and more sequences a second.
+        XCTAssertLessThan(student.metrics["parameters"] ?? .infinity, teacher.metrics["parameters"] ?? 0)
+        for s in summaries { XCTAssertGreaterThan(s.metrics["inference_sequences_per_second"] ?? 0, 0, s.arm) }
+        // A teacher whose model folder is gone is named, not retrained silently.
+        try FileManager.default.removeItem(at: runner.runFolder(claim, claim.arms[1], seed: 1).appendingPathComponent("model"))
+        try FileManager.default.removeItem(at: runner.runFolder(claim, claim.arms[0], seed: 1).appendingPathComponent(RunSummary.fileName))
+        let failures = runner.run([claim])
+        XCTAssertEqual(failures.count, 1)
+        XCTAssertTrue(failures.first?.contains("delete the teacher's summary.json") ?? false, "\(failures)")
     }
 
     func testEveryClaimNamesItsArmsAndItsMeasure() throws {
         XCTAssertEqual(Set(Claim.all.map(\.id)).count, Claim.all.count)
         for c in Claim.all {
-            XCTAssertEqual(c.arms.count, 2, c.id)
+            XCTAssertGreaterThanOrEqual(c.arms.count, 2, c.id)
+            XCTAssertEqual(Set(c.arms.map(\.name)).count, c.arms.count, c.id)
             XCTAssertFalse(c.statement.isEmpty || c.source.isEmpty, c.id)
+            // A teacher is another arm of the claim: the reference, which runs first.
+            for arm in c.arms { if let teacher = arm.teacher { XCTAssertEqual(teacher, c.reference.name, c.id) } }
+            // Every arm's recipe takes the claim's overrides.
+            let runner = ReproductionRunner(folder: folder(), budget: .standard)
+            for arm in c.arms {
+                let teacher = arm.teacher.map { _ in URL(fileURLWithPath: "/teacher/model") }
+                XCTAssertNoThrow(try Recipe.load(recipes.appendingPathComponent(arm.recipe + ".json").path,
+                                                 overrides: runner.overrides(c, arm, seed: 1, flopsBudget: nil, teacher: teacher)), "\(c.id) \(arm.name)")
+            }
+            // Curves need a metric every arm logs; only ELECTRA vs MLM has none in common.
+            XCTAssertEqual(c.curveKey == nil, c.id == "electra-vs-mlm", c.id)
         }
+        XCTAssertEqual(Claim.all.count, 12)
         XCTAssertThrowsError(try Claim.select(["no-such-claim"])) { XCTAssertTrue("\($0)".contains("no claim 'no-such-claim'")) }
         XCTAssertEqual(try Claim.select([]).count, Claim.all.count)
     }

@@ -45,12 +45,15 @@ final class PretrainingRunTests: XCTestCase, RunFolders {
             let eval = records.filter { $0["split"] as? String == "eval" }
             XCTAssertEqual(eval.count, 2, name)
             let metrics: [String: [String]] = [
-                "bert": ["mlm_accuracy", "nsp_accuracy", "perplexity"], "roberta": ["mlm_accuracy", "perplexity"],
-                "albert": ["mlm_accuracy", "sop_accuracy"], "spanbert": ["mlm_accuracy", "sbo_accuracy"],
+                // The sentence head is also scored on the other sentence task (ALBERT's Table 5).
+                "bert": ["mlm_accuracy", "nsp_accuracy", "sop_accuracy", "sop_loss", "perplexity"], "roberta": ["mlm_accuracy", "perplexity"],
+                "albert": ["mlm_accuracy", "sop_accuracy", "nsp_accuracy"], "spanbert": ["mlm_accuracy", "sbo_accuracy"],
                 "electra": ["generator_mlm_accuracy", "rtd_accuracy", "rtd_precision", "rtd_recall", "replaced_fraction", "rtd_baseline_accuracy"],
                 "gpt": ["clm_loss", "clm_accuracy", "perplexity"], "xlnet-plm": ["plm_loss", "plm_accuracy", "perplexity", "unigram_baseline_accuracy"],
             ]
             for key in metrics[name] ?? [] { XCTAssertNotNil(eval.last?[key] as? Double, "\(name): \(key)") }
+            if name == "roberta" { XCTAssertNil(eval.last?["nsp_accuracy"] ?? eval.last?["sop_accuracy"], "no sentence head, no sentence task") }
+            if name == "albert" { XCTAssertNil(records.first { $0["split"] as? String == "train" }?["nsp_accuracy"], "NSP is scored, not trained") }
             let flops = records.compactMap { $0["train_flops"] as? Double }
             XCTAssertEqual(flops.count, records.count, "every line carries train_flops")
             XCTAssertEqual(flops, flops.sorted(), "train_flops only grows")
