@@ -162,6 +162,7 @@ public enum ReproductionReport {
                 let flops = runs.map { String(format: "%.2e", $0.trainFLOPs) }.joined(separator: ", ")
                 md += "| \(a.arm.label) | \(meanAndSpread(a)) | \(a.values.count) | \(steps.isEmpty ? "–" : steps) | \(flops.isEmpty ? "–" : flops) |\n"
             }
+            if let note = c.note { md += "\n**Note**: \(note)\n" }
             for shown in c.alsoShown {
                 md += "\nAlso measured (not judged), \(shown): " + r.arms.map { a in
                     let values = summaries.filter { $0.claim == c.id && $0.arm == a.arm.name && seeds.contains($0.seed) }.compactMap { $0.metrics[shown] }
