@@ -221,7 +221,9 @@ extension Claim {
               measure: "paraphrase_accuracy", higherIsBetter: true, expectation: .better,
               // As scripts/electra-vs-roberta.sh: one size, tokenizer and learning rate for both.
               common: ["model=tiny", "tokenizer=bpe", "seq_len=64", "batch_size=64", "grad_accum=1", "dropout=0", "lr=0.0015", "vocab_size=8000"],
-              downstream: [paraphrase]),
+              downstream: [paraphrase],
+              // Whether the discriminator learned at all: accuracy against always answering "original".
+              alsoShown: ["heldout_rtd_accuracy", "heldout_rtd_baseline_accuracy", "heldout_rtd_recall"]),
         Claim(id: "distilbert", title: "DistilBERT: half the teacher's layers keep ≥ 97 % of it downstream, and run faster",
               source: "seed 000 — Sanh et al. 2019: 97 % of BERT-base's performance with 40 % fewer parameters, 60 % faster",
               statement: "A student made of every other layer of its teacher and trained on the teacher's soft targets keeps nearly all of the teacher's downstream accuracy, and runs faster.",
