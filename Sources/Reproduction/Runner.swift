@@ -40,8 +40,8 @@ public struct ReproductionRunner {
     /// for equal-FLOPs claims the reference arm's budget (nil: this arm sets it), and a student's
     /// teacher model.
     public func overrides(_ claim: Claim, _ arm: Arm, seed: Int, flopsBudget: Double?, teacher: URL? = nil) -> [String] {
-        var out = claim.common + arm.overrides + (teacher.map { ["teacher=\($0.path)"] } ?? []) + ["seed=\(seed)", "eval_every=\(max(1, steps / 4))", "checkpoint_every=\(max(1, steps / 4))",
-                                                 "eval_batches=10", "log_every=10"]
+        var out = claim.common + arm.overrides + (teacher.map { ["teacher=\($0.path)"] } ?? [])
+        out += ["seed=\(seed)", "eval_every=\(max(1, steps / 4))", "checkpoint_every=\(max(1, steps / 4))", "eval_batches=10", "log_every=10"]
         if let flopsBudget {
             // The schedule runs over the budget (see Trainer); max_steps only sets its scale and must
             // not stop the arm first: 4× the reference's steps covers arms whose steps cost ≥ 1/4 as much.
