@@ -109,8 +109,11 @@ public enum ReproductionReport {
     }
 
     /// Puts the summary table into `readme` between `<!-- reproduce:begin -->` and
-    /// `<!-- reproduce:end -->` (the README's results section is generated, not typed).
-    public static func updateReadme(_ readme: URL, results: [ClaimResult], reportLink: String) throws {
+    /// `<!-- reproduce:end -->` (the README's results section is generated, not typed), linking
+    /// to `report` relative to the README's folder when it lies inside it.
+    public static func updateReadme(_ readme: URL, results: [ClaimResult], report: URL) throws {
+        let path = report.standardizedFileURL.path, base = readme.deletingLastPathComponent().standardizedFileURL.path + "/"
+        let reportLink = path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
         let (begin, end) = ("<!-- reproduce:begin -->", "<!-- reproduce:end -->")
         let text = try String(contentsOf: readme, encoding: .utf8)
         guard let b = text.range(of: begin), let e = text.range(of: end), b.upperBound <= e.lowerBound else {

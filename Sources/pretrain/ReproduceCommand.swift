@@ -33,12 +33,8 @@ struct ReproduceCommand: ParsableCommand {
             for r in results { print("\(r.claim.id): \(r.verdict.rawValue)") }
             print("report: \(folder.appendingPathComponent("REPORT.md").path)")
             if let readme {
-                // The README links to the report relative to the README's folder.
-                let readmeURL = URL(fileURLWithPath: readme)
-                let report = folder.appendingPathComponent("REPORT.md").standardizedFileURL.path
-                let base = readmeURL.deletingLastPathComponent().standardizedFileURL.path + "/"
-                try ReproductionReport.updateReadme(readmeURL, results: results,
-                                                    reportLink: report.hasPrefix(base) ? String(report.dropFirst(base.count)) : report)
+                try ReproductionReport.updateReadme(URL(fileURLWithPath: readme), results: results,
+                                                    report: folder.appendingPathComponent("REPORT.md"))
             }
             if !failures.isEmpty { throw ReproductionError.runsFailed(failures) }
         }

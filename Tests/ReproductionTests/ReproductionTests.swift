@@ -63,14 +63,15 @@ final class ReproductionTests: XCTestCase {
         let readme = out.appendingPathComponent("README.md")
         try "# Title\n<!-- reproduce:begin -->\nold table\n<!-- reproduce:end -->\nafter\n".write(to: readme, atomically: true, encoding: .utf8)
         let result = ReproductionReport.result(claim(.better), summaries: summaries(a: [0.40, 0.41, 0.39], b: [0.30, 0.31, 0.29]), seeds: [1, 2, 3])
-        for _ in 0..<2 { try ReproductionReport.updateReadme(readme, results: [result], reportLink: "docs/REPORT.md") }
+        let report = out.appendingPathComponent("docs/REPORT.md")
+        for _ in 0..<2 { try ReproductionReport.updateReadme(readme, results: [result], report: report) }
         let text = try String(contentsOf: readme, encoding: .utf8)
         XCTAssertFalse(text.contains("old table"))
         XCTAssertEqual(text.components(separatedBy: "| claim | measure |").count, 2, "replaced, not appended: \(text)")
         XCTAssertTrue(text.contains("| [A is better than B](docs/REPORT.md#test-claim) | heldout_mlm_accuracy | a: 0.4 ± 0.01 (n=3) | b: 0.3 ± 0.01 (n=3) | holds |"), text)
         XCTAssertTrue(text.hasSuffix("<!-- reproduce:end -->\nafter\n"))
         try "no markers".write(to: readme, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try ReproductionReport.updateReadme(readme, results: [result], reportLink: "")) {
+        XCTAssertThrowsError(try ReproductionReport.updateReadme(readme, results: [result], report: report)) {
             XCTAssertTrue("\($0)".contains("reproduce:begin"), "\($0)")
         }
     }
