@@ -44,6 +44,16 @@ public enum Expectation: Sendable, Equatable {
     case atLeast(fraction: Double)
 }
 
+/// What a judged measure scores when nothing was learned. A claim whose reference arm does not
+/// rise above it is not judged: a comparison with a model that learned nothing shows nothing (a
+/// teacher stuck at the unigram baseline "keeps 97 %" of nothing).
+public enum Floor: Sendable, Equatable {
+    /// A metric every run's summary has (`heldout_unigram_baseline_accuracy`, `retrieval_chance`).
+    case metric(String)
+    /// Chance on a balanced task.
+    case chance(Double)
+}
+
 /// How the arms of a claim are given the same compute.
 public enum ComputeMatch: String, Sendable, Equatable {
     /// Every arm runs the reference arm's steps (same sequences seen).
@@ -65,6 +75,27 @@ public enum ClaimCorpus: String, Sendable, Equatable {
     case biblesAndWordNet
     /// The World English Bible and the Reina-Valera 1909, aligned by verse.
     case englishSpanish
+
+    /// The file the runner writes into `DIR/data/` (the runs' `--corpus`).
+    public var fileName: String {
+        switch self {
+        case .bibles: return "corpus-bible.txt"
+        case .newTestament: return "corpus-new-testament.txt"
+        case .biblesAndWordNet: return "corpus-main.txt"
+        case .englishSpanish: return "web-rv1909.tsv"
+        }
+    }
+
+    /// How to write ``fileName`` by hand (the report's first by-hand line).
+    public var buildCommand: String {
+        switch self {
+        case .bibles: return "pretrain corpus build web kjv --output \(fileName)"
+        case .biblesAndWordNet: return "pretrain corpus build web kjv wordnet --output \(fileName)"
+        case .englishSpanish: return "pretrain corpus parallel web rv1909 --output \(fileName)"
+        case .newTestament:
+            return "# \(fileName): the WEB from Matthew on, one document a chapter, one line a verse; `pretrain reproduce` writes it into DIR/data"
+        }
+    }
 }
 
 /// A task each arm's pretrained model is fine-tuned on (`pretrain finetune`), with the settings
@@ -122,6 +153,18 @@ public struct Claim: Sendable {
 
     /// The reference arm: the second.
     public var reference: Arm { arms[1] }
+
+    /// The judged measure's ``Floor``: the unigram baseline of held-out MLM accuracy, retrieval's
+    /// chance, 0.5 on the balanced pair tasks (paraphrase, NSP, SOP); nil where none is stated
+    /// (perplexity, QA F1).
+    public var floor: Floor? {
+        switch measure {
+        case "heldout_mlm_accuracy": return .metric("heldout_unigram_baseline_accuracy")
+        case "retrieval_top1": return .metric("retrieval_chance")
+        case "paraphrase_accuracy", "heldout_sop_accuracy", "heldout_nsp_accuracy": return .chance(0.5)
+        default: return nil
+        }
+    }
 
     /// The metrics.jsonl key whose held-out values the curves plot shows.
     public var curveKey: String? {

@@ -42,7 +42,8 @@ public enum ReproductionReport {
     /// A claim's result. The verdict follows the numbers: with e the first arm's advantage and s
     /// its standard error, `better` holds when e > 2s and is contradicted when e < −2s;
     /// `notWorse` is contradicted when e < −2s and holds otherwise. Fewer than two seeds per arm
-    /// give no spread to judge by: the claim does not show, whatever the means. `atLeast(f)` is
+    /// give no spread to judge by: the claim does not show, whatever the means; nor does it when the
+    /// reference arm is not above the measure's ``Floor`` by two standard errors. `atLeast(f)` is
     /// judged as `notWorse` against f × the second arm. Arms after the second are not judged.
     public static func result(_ claim: Claim, summaries: [RunSummary], seeds: [Int]) -> ClaimResult {
         var missing: [String] = []
@@ -71,6 +72,10 @@ public enum ReproductionReport {
             (verdict, reason) = (.incomplete, "missing runs: \(missing.joined(separator: ", "))")
         } else if a.values.count < 2 || b.values.count < 2 {
             (verdict, reason) = (.notShown, "one seed per arm gives no spread to judge by (\(shown)); run with --seeds 3")
+        } else if let (floor, name) = floorLevel(claim, summaries: summaries, seeds: seeds),
+                  b.mean - floor <= 2 * b.sd / Double(b.values.count).squareRoot() {
+            (verdict, reason) = (.notShown, String(format: "the reference arm %@ (%.4g) is not above %@ (%.4g) by two standard errors, so no learned model is compared (%@)",
+                                                   b.arm.name, b.mean, name, floor, shown))
         } else {
             switch claim.expectation {
             case .better:
@@ -83,6 +88,19 @@ public enum ReproductionReport {
             }
         }
         return ClaimResult(claim: claim, arms: arms, missing: missing, effect: effect, standardError: se, verdict: verdict, reason: reason)
+    }
+
+    /// The level of the claim's ``Floor`` for its reference arm (a metric's mean over the arm's
+    /// runs) and its name; nil when the claim has none or lower is better.
+    static func floorLevel(_ claim: Claim, summaries: [RunSummary], seeds: [Int]) -> (Double, String)? {
+        guard claim.higherIsBetter, let floor = claim.floor else { return nil }
+        switch floor {
+        case .chance(let p): return (p, "chance")
+        case .metric(let key):
+            let values = summaries.filter { $0.claim == claim.id && $0.arm == claim.reference.name && seeds.contains($0.seed) }
+                .compactMap { $0.metrics[key] }
+            return values.isEmpty ? nil : (values.reduce(0, +) / Double(values.count), key)
+        }
     }
 
     /// The runs' own wall-clock time, summed (a resumed run counts its last part only).
@@ -173,7 +191,7 @@ public enum ReproductionReport {
                 }.joined(separator: ", ") + ".\n"
             }
             if let example = summaries.first(where: { $0.claim == c.id }) {
-                md += "\nOne run by hand (seed \(example.seed)):\n\n```\n" + example.commands.joined(separator: "\n") + "\n```\n"
+                md += "\nOne run by hand (seed \(example.seed)):\n\n```\n" + ([c.corpus.buildCommand] + example.commands).joined(separator: "\n") + "\n```\n"
             }
             md += "\n**Verdict: \(r.verdict.rawValue)** — \(r.reason).\n"
             let bars = BarChart(title: c.title, yLabel: c.measure,

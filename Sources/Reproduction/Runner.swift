@@ -192,8 +192,8 @@ public struct ReproductionRunner {
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         switch corpus {
         case .bibles, .biblesAndWordNet:
-            let (name, parts): (String, [BuiltInCorpus]) = corpus == .bibles ? ("corpus-bible.txt", [.web, .kjv]) : ("corpus-main.txt", [.web, .kjv, .wordnet])
-            let url = data.appendingPathComponent(name)
+            let parts: [BuiltInCorpus] = corpus == .bibles ? [.web, .kjv] : [.web, .kjv, .wordnet]
+            let url = data.appendingPathComponent(corpus.fileName)
             if !FileManager.default.fileExists(atPath: url.path) {
                 let writer = try TextCorpusWriter(path: url.path)
                 for c in parts {
@@ -204,7 +204,7 @@ public struct ReproductionRunner {
             }
             return url
         case .newTestament:
-            let url = data.appendingPathComponent("corpus-new-testament.txt")
+            let url = data.appendingPathComponent(corpus.fileName)
             if !FileManager.default.fileExists(atPath: url.path) {
                 let verses = try BuiltInCorpus.web.referencedVerses()
                 guard let matthew = verses.firstIndex(where: { $0.reference.book == "Matthew" }) else {
@@ -224,7 +224,7 @@ public struct ReproductionRunner {
             }
             return url
         case .englishSpanish:
-            let url = data.appendingPathComponent("web-rv1909.tsv")
+            let url = data.appendingPathComponent(corpus.fileName)
             if !FileManager.default.fileExists(atPath: url.path) {
                 let verses = ParallelVerses(try BuiltInCorpus.web.referencedVerses(), try BuiltInCorpus.rv1909.referencedVerses())
                 try Data(verses.tabSeparated().utf8).write(to: url, options: .atomic)

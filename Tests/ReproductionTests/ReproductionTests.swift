@@ -57,6 +57,32 @@ final class ReproductionTests: XCTestCase {
         XCTAssertTrue(kept.reason.contains("0.5 × b"), kept.reason)
     }
 
+    func testAReferenceArmThatLearnedNothingIsNotJudged() {
+        let seeds = [1, 2, 3]
+        func withBaseline(_ runs: [RunSummary], _ baseline: Double) -> [RunSummary] {
+            runs.map { var r = $0; r.metrics["heldout_unigram_baseline_accuracy"] = baseline; return r }
+        }
+        // A reference at its unigram baseline (0.07): "keeps 97 %" and "is better" mean nothing.
+        let stuck = withBaseline(summaries(a: [0.070, 0.071, 0.069], b: [0.070, 0.071, 0.069]), 0.07)
+        for e in [Expectation.atLeast(fraction: 0.97), .notWorse, .better] {
+            let r = ReproductionReport.result(claim(e), summaries: stuck, seeds: seeds)
+            XCTAssertEqual(r.verdict, .notShown, "\(e)")
+            XCTAssertTrue(r.reason.contains("not above heldout_unigram_baseline_accuracy (0.07)"), r.reason)
+        }
+        // The same numbers judged once the reference is clear of its baseline (0.03 above, sd 0.01).
+        let learned = withBaseline(summaries(a: [0.40, 0.41, 0.39], b: [0.30, 0.31, 0.29]), 0.27)
+        XCTAssertEqual(ReproductionReport.result(claim(.better), summaries: learned, seeds: seeds).verdict, .holds)
+        // Just under two standard errors above it (2 × 0.01/√3 ≈ 0.0115): not judged.
+        let barely = withBaseline(summaries(a: [0.40, 0.41, 0.39], b: [0.30, 0.31, 0.29]), 0.29)
+        XCTAssertEqual(ReproductionReport.result(claim(.better), summaries: barely, seeds: seeds).verdict, .notShown)
+        // Chance for the balanced pair tasks; none for perplexity.
+        var pairs = claim(.better)
+        pairs.measure = "paraphrase_accuracy"
+        XCTAssertEqual(pairs.floor, .chance(0.5))
+        pairs.measure = "heldout_perplexity"
+        XCTAssertNil(pairs.floor)
+    }
+
     func testTheReadmeGetsTheSummaryTableBetweenItsMarkers() throws {
         let out = folder()
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
@@ -97,6 +123,8 @@ final class ReproductionTests: XCTestCase {
         XCTAssertTrue(report.contains("missing runs: b-seed3"), report)
         XCTAssertTrue(report.contains("A beats B."))
         XCTAssertTrue(report.contains("0.4 ± 0.01 (n=3)"), report)
+        // The by-hand commands start with the one that writes the corpus they name.
+        XCTAssertTrue(report.contains("```\npretrain corpus build web kjv --output corpus-bible.txt\npretrain train …"), report)
         // ALBERT's parameter table is computed into every report.
         XCTAssertTrue(report.contains("| albert-base | 12M | 12 | 768 | 128 | yes | 11.68M |"), report)
         XCTAssertTrue(report.contains("albert-xxlarge is 222.6M, not 235M"), report)
