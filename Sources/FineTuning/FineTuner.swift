@@ -464,7 +464,7 @@ public final class FineTuner {
             for (k, v) in metrics { record[k] = v }
             try log.append(record)
             let score = metrics[Self.primaryMetric(task.kind)] ?? -Double.infinity
-            report("epoch \(epoch): " + metrics.keys.sorted().map { String(format: "%@ %.4f", $0, metrics[$0]!) }.joined(separator: "  "))
+            report("epoch \(epoch): " + metrics.sorted(by: { $0.key < $1.key }).map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: "  "))
             if score > bestScore {
                 bestScore = score
                 best = metrics

@@ -50,7 +50,7 @@ public enum JSONValue: Codable, Equatable, Sendable {
             return "[\n" + a.map { pad + $0.pythonJSON(indent: indent + 1) }.joined(separator: ",\n") + "\n" + close + "]"
         case .object(let o):
             if o.isEmpty { return "{}" }
-            return "{\n" + o.keys.sorted().map { pad + JSONValue.quoted($0) + ": " + o[$0]!.pythonJSON(indent: indent + 1) }
+            return "{\n" + o.sorted(by: { $0.key < $1.key }).map { pad + JSONValue.quoted($0.key) + ": " + $0.value.pythonJSON(indent: indent + 1) }
                 .joined(separator: ",\n") + "\n" + close + "}"
         }
     }

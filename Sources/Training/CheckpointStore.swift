@@ -105,8 +105,7 @@ public struct CheckpointStore {
         try withExtendedLifetime(parameters) { try weights.write(to: temporary.appendingPathComponent("model.safetensors")) }
         var moments = SafeTensorsWriter()
         let tensors = optimizer.stateTensors()
-        for key in tensors.keys.sorted() {
-            let t = tensors[key]!
+        for (key, t) in tensors.sorted(by: { $0.key < $1.key }) {
             try moments.add(key, shape: t.shape, values: UnsafeBufferPointer(start: t.data, count: t.count))
         }
         try withExtendedLifetime(tensors) { try moments.write(to: temporary.appendingPathComponent("optimizer.safetensors")) }

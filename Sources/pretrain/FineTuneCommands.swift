@@ -111,7 +111,7 @@ struct FineTuneCommand: ParsableCommand {
             let best = try FineTuneJob(task: task, positiveLabel: positive, model: URL(fileURLWithPath: model), runFolder: run, settings: settings)
                 .run(group: world)
             guard world.isLeader else { return }
-            print("best dev: " + best.keys.sorted().map { String(format: "%@ %.4f", $0, best[$0]!) }.joined(separator: "  "))
+            print("best dev: " + best.sorted(by: { $0.key < $1.key }).map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: "  "))
             print("model: \(run.appendingPathComponent("model").path)")
         }
     }
@@ -170,7 +170,7 @@ struct EvalCommand: ParsableCommand {
                 print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             } else {
                 print("\(task.name) (\(which.rawValue), \(task.examples(which).count) examples)")
-                for key in metrics.keys.sorted() { print("  " + key.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%.4f", metrics[key]!)) }
+                for (key, value) in metrics.sorted(by: { $0.key < $1.key }) { print("  " + key.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%.4f", value)) }
                 if let baseline = task.majorityBaseline(on: which) {
                     print("  " + "majority baseline".padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%.4f", baseline))
                 }

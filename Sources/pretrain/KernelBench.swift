@@ -28,38 +28,57 @@ struct KernelBench: ParsableCommand {
     @Flag(help: "Print one JSON object instead of tables.")
     var json = false
 
+    /// One matmul shape through our kernel and through BLAS directly.
+    struct MatmulRow: Encodable {
+        let name: String, gflops: Double, blasGflops: Double
+        enum CodingKeys: String, CodingKey { case name, gflops, blasGflops = "blas_gflops" }
+    }
+
+    /// One memory-bound kernel: its achieved bandwidth and arithmetic rate.
+    struct MemoryRow: Encodable {
+        let name: String, gbs: Double, gflops: Double, ms: Double
+    }
+
+    /// The `--json` object.
+    struct Report: Encodable {
+        let threads: Int, tokens: Int, sequenceLength: Int, blasKernel: String, memoryBandwidthGBs: Double
+        let matmul: [MatmulRow], memoryBound: [MemoryRow]
+        enum CodingKeys: String, CodingKey {
+            case threads, tokens, matmul
+            case sequenceLength = "sequence_length", blasKernel = "blas_kernel", memoryBandwidthGBs = "memory_bandwidth_gbs"
+            case memoryBound = "memory_bound"
+        }
+    }
+
     func run() throws {
         Threading.configure(threads: threads ?? Threading.coreCount)
-        var report: [String: Any] = ["threads": Threading.threadCount, "tokens": tokens, "sequence_length": sequenceLength,
-                                     "blas_kernel": BLASKernelSelection.coreName]
         let bandwidth = measureBandwidth()
-        report["memory_bandwidth_gbs"] = bandwidth
         if !json {
             print("threads \(Threading.threadCount), \(tokens) tokens, sequence length \(sequenceLength), BLAS kernel \(BLASKernelSelection.coreName)")
             print(String(format: "memory bandwidth (parallel triad a = b + s·c): %.1f GB/s\n", bandwidth))
         }
-        var matmulRows: [[String: Any]] = []
-        var memoryRows: [[String: Any]] = []
+        var matmulRows: [MatmulRow] = []
+        var memoryRows: [MemoryRow] = []
         for h in hidden {
             matmulRows += benchMatmuls(hidden: h)
             memoryRows += benchMemoryBound(hidden: h, bandwidth: bandwidth)
         }
-        report["matmul"] = matmulRows
-        report["memory_bound"] = memoryRows
         if json {
-            let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            let report = Report(threads: Threading.threadCount, tokens: tokens, sequenceLength: sequenceLength,
+                                blasKernel: BLASKernelSelection.coreName, memoryBandwidthGBs: bandwidth,
+                                matmul: matmulRows, memoryBound: memoryRows)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
         print("matmul (GFLOP/s)                      ours     BLAS   ours/BLAS")
         for r in matmulRows {
-            print(String(format: "  %-34@ %7.1f  %7.1f   %6.1f%%", r["name"] as! String, r["gflops"] as! Double,
-                         r["blas_gflops"] as! Double, 100 * (r["gflops"] as! Double) / (r["blas_gflops"] as! Double)))
+            print(String(format: "  %-34@ %7.1f  %7.1f   %6.1f%%", r.name, r.gflops, r.blasGflops, 100 * r.gflops / r.blasGflops))
         }
         print("\nmemory-bound kernels                  GB/s  of bandwidth   GFLOP/s")
         for r in memoryRows {
-            print(String(format: "  %-34@ %6.1f   %6.1f%%     %7.1f", r["name"] as! String, r["gbs"] as! Double,
-                         100 * (r["gbs"] as! Double) / bandwidth, r["gflops"] as! Double))
+            print(String(format: "  %-34@ %6.1f   %6.1f%%     %7.1f", r.name, r.gbs, 100 * r.gbs / bandwidth, r.gflops))
         }
     }
 
@@ -99,7 +118,7 @@ struct KernelBench: ParsableCommand {
 
     /// The products of one BERT layer's forward and backward passes, through `MatmulKernel`
     /// (our entry point) and through `cblas_sgemm` directly with the same arguments.
-    func benchMatmuls(hidden h: Int) -> [[String: Any]] {
+    func benchMatmuls(hidden h: Int) -> [MatmulRow] {
         let n = tokens
         let shapes: [(String, Int, Int, Int, Bool, Bool)] = [
             ("QKV/out proj fwd  (N,H)·(H,H)ᵀ", n, h, h, false, true),
@@ -121,17 +140,15 @@ struct KernelBench: ParsableCommand {
                 rawSgemm(ta, tb, m, nn, k, a.data, ta ? m : k, b.data, tb ? k : nn, c.data, nn)
             }
             let flops = 2.0 * Double(m) * Double(nn) * Double(k)
-            return ["name": "H=\(h) " + name, "gflops": flops / ours / 1e9, "blas_gflops": flops / raw / 1e9]
+            return MatmulRow(name: "H=\(h) " + name, gflops: flops / ours / 1e9, blasGflops: flops / raw / 1e9)
         }
     }
 
-    
-
-    func benchMemoryBound(hidden h: Int, bandwidth: Double) -> [[String: Any]] {
+    func benchMemoryBound(hidden h: Int, bandwidth: Double) -> [MemoryRow] {
         let n = tokens, heads = max(1, h / 64), t = sequenceLength, batch = max(1, tokens / sequenceLength)
-        var rows: [[String: Any]] = []
+        var rows: [MemoryRow] = []
         func add(_ name: String, bytes: Double, flops: Double, seconds s: Double) {
-            rows.append(["name": "H=\(h) " + name, "gbs": bytes / s / 1e9, "gflops": flops / s / 1e9, "ms": s * 1e3])
+            rows.append(MemoryRow(name: "H=\(h) " + name, gbs: bytes / s / 1e9, gflops: flops / s / 1e9, ms: s * 1e3))
         }
         let x = random([n, h], seed: 5), out = Tensor(zeros: [n, h]), dx = Tensor(zeros: [n, h]), g = random([n, h], seed: 6)
         let w = random([h], seed: 7), bias = random([h], seed: 8), mean = Tensor(zeros: [n]), rstd = Tensor(zeros: [n])

@@ -275,8 +275,8 @@ func printBenchResult(_ result: [String: Any], json: Bool) throws {
         let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     } else {
-        for key in result.keys.sorted() {
-            switch result[key]! {
+        for (key, entry) in result.sorted(by: { $0.key < $1.key }) {
+            switch entry {
             case let d as Double: print(String(format: "%-16@ %.1f", key, d))
             case let table as [String: Double]:  // a profile: largest first
                 print(key)
