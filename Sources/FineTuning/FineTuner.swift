@@ -34,6 +34,9 @@ public struct FineTuneSettings: Sendable, Equatable {
     public var teacher: String = ""
     public var distillTemperature: Float = 2
     public var distillAlpha: Float = 0.5
+    /// A step whose loss or gradient norm is not finite: stop with ``FineTuningError/nonFinite(step:epoch:loss:gradientNorm:)``
+    /// or skip it (the weights untouched either way), as pretraining's `on_nonfinite`.
+    public var onNonfinite: Recipe.NonFinitePolicy = .stop
 
     /// Which head `head=` asks for.
     public enum HeadChoice: String, Sendable, CaseIterable {
@@ -44,7 +47,7 @@ public struct FineTuneSettings: Sendable, Equatable {
 
     public static let keys = ["lr", "epochs", "batch_size", "max_length", "qa_max_length", "doc_stride", "warmup_fraction",
                               "weight_decay", "layer_decay", "seed", "threads", "max_train_examples", "head", "embedding_loss", "ranking_scale",
-                              "teacher", "distill_temperature", "distill_alpha"]
+                              "teacher", "distill_temperature", "distill_alpha", "on_nonfinite"]
 
     /// Applies "key=value" overrides.
     public mutating func apply(_ overrides: [String]) throws {
@@ -79,6 +82,9 @@ public struct FineTuneSettings: Sendable, Equatable {
             case "teacher": teacher = value
             case "distill_temperature": distillTemperature = try number(Float.self)
             case "distill_alpha": distillAlpha = try number(Float.self)
+            case "on_nonfinite":
+                guard let policy = Recipe.NonFinitePolicy(rawValue: value) else { throw RecipeError.invalid("on_nonfinite must be stop or skip, got '\(value)'") }
+                onNonfinite = policy
             default: throw RecipeError.invalid("unknown fine-tuning key '\(key)'; valid keys: \(Self.keys.joined(separator: ", "))")
             }
         }
@@ -90,7 +96,8 @@ public struct FineTuneSettings: Sendable, Equatable {
          "doc_stride": docStride, "warmup_fraction": Double(warmupFraction), "weight_decay": Double(weightDecay),
          "layer_decay": Double(layerDecay), "seed": seed, "threads": threads, "max_train_examples": maxTrainExamples,
          "head": head.rawValue, "embedding_loss": embeddingLoss.rawValue, "ranking_scale": Double(rankingScale),
-         "teacher": teacher, "distill_temperature": Double(distillTemperature), "distill_alpha": Double(distillAlpha)]
+         "teacher": teacher, "distill_temperature": Double(distillTemperature), "distill_alpha": Double(distillAlpha),
+         "on_nonfinite": onNonfinite.rawValue]
     }
 }
 
@@ -292,7 +299,7 @@ public final class FineTuner {
         for epoch in 1...settings.epochs {
             var order = Array(train.indices)
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.integer(below: i + 1)) }
-            var lossSum = 0.0, softSum = 0.0
+            var lossSum = 0.0, softSum = 0.0, updates = 0
             for b in 0..<stepsPerEpoch {
                 let whole = order[(b * settings.batchSize)..<min(order.count, (b + 1) * settings.batchSize)]
                 let share = parallel.share(of: whole.count)
@@ -317,13 +324,18 @@ public final class FineTuner {
                     let summed = parallel.group.sum([stepLoss, stepSoft, Double(stepTokens)])
                     (stepLoss, stepSoft, stepTokens) = (summed[0], summed[1], Int(summed[2]))
                 }
-                softSum += stepSoft
-                clipGradientNorm(model.trainableParameters, maxNorm: 1)
                 let lr = schedule.rate(at: step)
-                optimizer.step(lr: lr)
+                let (applied, gradientNorm) = applyUpdate(optimizer, to: model.trainableParameters, lr: lr, maxNorm: 1, loss: stepLoss)
+                if !applied {
+                    guard settings.onNonfinite == .skip else {
+                        throw FineTuningError.nonFinite(step: step + 1, epoch: epoch, loss: stepLoss, gradientNorm: Double(gradientNorm))
+                    }
+                    report("warning: step \(step + 1) skipped: loss \(stepLoss), gradient norm \(gradientNorm)")
+                } else {
+                    (lossSum, softSum, updates) = (lossSum + stepLoss, softSum + stepSoft, updates + 1)
+                }
                 step += 1
                 tokens += stepTokens
-                lossSum += stepLoss
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 try log?.append(["step": step, "epoch": epoch, "split": "train", "loss": stepLoss, "lr": Double(lr)])
                 if parallel.isLeader {
@@ -335,8 +347,9 @@ public final class FineTuner {
             progress.finishLine()
             similarityThreshold = nil  // chosen afresh on dev for this epoch's model
             var metrics = try evaluate(features: dev, split: .dev)
-            metrics["train_loss"] = lossSum / Double(stepsPerEpoch)
-            if distillation != nil { metrics["train_soft_loss"] = softSum / Double(stepsPerEpoch) }
+            // Over the steps that updated the weights (a skipped step's loss is not finite).
+            metrics["train_loss"] = updates > 0 ? lossSum / Double(updates) : .nan
+            if distillation != nil { metrics["train_soft_loss"] = updates > 0 ? softSum / Double(updates) : .nan }
             var record: [String: Any] = ["step": step, "epoch": epoch, "split": "dev"]
             for (k, v) in metrics { record[k] = v }
             try log.append(record)

@@ -98,6 +98,8 @@ public enum FineTuningError: Error, Sendable, Equatable, CustomStringConvertible
     case invalidTeacher(String)
     /// A setting that ranks holding parts of each batch cannot reproduce.
     case notDataParallel(String)
+    /// A step's loss or gradient norm was not finite (`on_nonfinite=stop`).
+    case nonFinite(step: Int, epoch: Int, loss: Double, gradientNorm: Double)
 
     public var description: String {
         switch self {
@@ -113,6 +115,8 @@ public enum FineTuningError: Error, Sendable, Equatable, CustomStringConvertible
             return "--set teacher: \(reason)"
         case let .notDataParallel(reason):
             return "under mpirun: \(reason)"
+        case let .nonFinite(step, epoch, loss, norm):
+            return "step \(step) (epoch \(epoch)) gave loss \(loss) and gradient norm \(norm); the weights were not updated and the model saved after the best epoch so far (if any) is intact. Lower lr (or raise warmup_fraction) and run again; or --set on_nonfinite=skip to skip such steps."
         }
     }
 }

@@ -32,10 +32,13 @@ public enum Checkpoint {
     /// Adds `parameters` to `writer` under their names (less `strippingPrefix`), in the family's
     /// file layout: as Hugging Face stores them, `Conv1D` weights transposed (into arrays the
     /// writer keeps; the others are read from the parameters, which must outlive the write).
+    /// A parameter holding NaN or infinity is refused (``ModelError/nonFiniteWeightsToSave(name:index:)``):
+    /// a broken model is never written, as it would never load.
     public static func add(_ parameters: [Parameter], family: EncoderConfiguration.Family, to writer: inout SafeTensorsWriter,
                            name: (Parameter) -> String = { $0.name }) throws {
         let layout = CheckpointLayout.of(family)
         for p in parameters {
+            if let index = p.value.firstNonFiniteIndex { throw ModelError.nonFiniteWeightsToSave(name: name(p), index: index) }
             if layout.storesTransposed(p.name) {
                 let t = p.value.transposed2D()
                 try writer.add(name(p), shape: t.shape, values: t.scalars)

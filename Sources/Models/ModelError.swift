@@ -15,6 +15,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     /// The folder has PyTorch's pytorch_model.bin but no model.safetensors.
     case needsConversion(folder: String)
     case nonFiniteWeights(name: String, index: Int, file: String)
+    /// A model about to be saved holds NaN or infinity (nothing is written).
+    case nonFiniteWeightsToSave(name: String, index: Int)
 
     public var description: String {
         switch self {
@@ -40,6 +42,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "\(file): tensor \(name) has shape \(found) but the model expects \(expected); config.json does not describe this checkpoint"
         case let .nonFiniteWeights(name, index, file):
             return "\(file): tensor \(name) holds NaN or infinity (element \(index)); the model is broken — use an earlier checkpoint or re-export it"
+        case let .nonFiniteWeightsToSave(name, index):
+            return "parameter \(name) holds NaN or infinity (element \(index)), so the model was not saved: the training that made it diverged. Lower lr (or raise the warm-up) and train again"
         case .missingFile(let path):
             return "\(path) not found; a model folder holds config.json and model.safetensors (and tokenizer.json)"
         case .needsConversion(let folder):

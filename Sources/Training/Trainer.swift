@@ -147,16 +147,13 @@ public final class Trainer {
                                                            draws: &draws, profile: &noProfile, lastBackward: parallel.watch)
             parallel.sumGradients()
             let stats = parallel.sum(local)
-            let gradNorm = clipGradientNorm(parameters, maxNorm: recipe.clipNorm > 0 ? recipe.clipNorm : .infinity)
             let lr = schedule.rate(at: scheduleStep)
-            if stats.loss.isFinite && gradNorm.isFinite {
-                optimizer.step(lr: lr)
-            } else {
+            let (applied, gradNorm) = applyUpdate(optimizer, to: parameters, lr: lr, maxNorm: recipe.clipNorm, loss: stats.loss)
+            if !applied {
                 // The weights stay as they were before this step.
                 guard recipe.onNonfinite == .skip else {
                     throw TrainingError.nonFinite(step: state.step + 1, loss: stats.loss, gradientNorm: Double(gradNorm))
                 }
-                objectives.zeroGradients()
                 state.skippedSteps += 1
                 report("warning: step \(state.step + 1) skipped: loss \(stats.loss), gradient norm \(gradNorm) (\(state.skippedSteps) skipped so far)")
             }

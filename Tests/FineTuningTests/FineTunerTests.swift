@@ -82,6 +82,39 @@ final class FineTunerTests: XCTestCase {
         XCTAssertEqual(steps, Array(1...(4 * ((task.train.count + 15) / 16))))
     }
 
+    func testANonFiniteLossStopsFineTuningBeforeTheUpdateOrIsSkipped() throws {
+        let task = TaskData(name: "toy", kind: .sequenceClassification, labels: ["negative", "positive"],
+                            train: .classification(sentimentExamples(64, seed: 1)), dev: .classification(sentimentExamples(32, seed: 2)),
+                            test: .classification(sentimentExamples(32, seed: 3)))
+        var settings = FineTuneSettings()
+        // lr 1e8: the first update throws the weights so far that a later step's loss is not finite.
+        (settings.epochs, settings.lr, settings.batchSize, settings.warmupFraction) = (2, 1e8, 16, 0)
+        let run = temporaryFolder()
+        let model = try model(head: FineTuner.head(for: task))
+        let tuner = FineTuner(task: task, model: model, tokenizer: try tokenizer(), settings: settings, runFolder: run, positiveLabel: "positive")
+        tuner.report = { _ in }
+        XCTAssertThrowsError(try tuner.train()) { error in
+            guard case FineTuningError.nonFinite(let step, _, let loss, let norm)? = error as? FineTuningError else { return XCTFail("\(error)") }
+            XCTAssertGreaterThan(step, 1)
+            XCTAssertFalse(loss.isFinite && norm.isFinite, "\(loss) \(norm)")
+            XCTAssertTrue("\(error)".contains("on_nonfinite=skip"), "\(error)")
+        }
+        XCTAssertTrue(model.trainableParameters.allSatisfy { $0.value.firstNonFiniteIndex == nil }, "no NaN reached the weights")
+        // Skipping: the run finishes, the bad steps are said and leave the weights alone.
+        settings.onNonfinite = .skip
+        let skipping = FineTuner(task: task, model: try self.model(head: FineTuner.head(for: task)), tokenizer: try tokenizer(),
+                                 settings: settings, runFolder: temporaryFolder(), positiveLabel: "positive")
+        var warnings: [String] = []
+        skipping.report = { if $0.hasPrefix("warning:") { warnings.append($0) } }
+        _ = try skipping.train()
+        XCTAssertFalse(warnings.isEmpty)
+        XCTAssertTrue(skipping.model.trainableParameters.allSatisfy { $0.value.firstNonFiniteIndex == nil })
+        var parsed = FineTuneSettings()
+        try parsed.apply(["on_nonfinite=skip"])
+        XCTAssertEqual(parsed.onNonfinite, .skip)
+        XCTAssertThrowsError(try parsed.apply(["on_nonfinite=ignore"]))
+    }
+
     func testTaggingMultipleChoiceAndQuestionAnsweringLearn() throws {
         var rng = RandomGenerator(seed: 5)
         let tagged = taggedExamples(&rng)

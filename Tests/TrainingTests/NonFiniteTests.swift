@@ -86,9 +86,23 @@ final class NonFiniteTests: XCTestCase {
         XCTAssertThrowsError(try t.checkpoint()) { XCTAssertTrue("\($0)".contains("word_embeddings") && "\($0)".contains("NaN"), "\($0)") }
         XCTAssertEqual(CheckpointStore(runFolder: out).checkpoints().count, 1, "the good checkpoint is kept")
 
-        // A model folder with a NaN weight is refused on load, naming the tensor.
+        // A model holding a NaN is not saved.
         let modelFolder = out.appendingPathComponent("model")
+        let file = modelFolder.appendingPathComponent("model.safetensors")
+        XCTAssertThrowsError(try model.save(folder: modelFolder)) {
+            XCTAssertEqual($0 as? ModelError, .nonFiniteWeightsToSave(name: "bert.embeddings.word_embeddings.weight", index: 3))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file.path))
+        // A model folder with a NaN weight (put into the file by hand) is refused on load, naming the tensor.
+        model.encoder.embeddings.words.weight.value.data[3] = 0
         try model.save(folder: modelFolder)
+        var bytes = try Data(contentsOf: file)
+        let headerLength = Int(bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        let header = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + headerLength))) as? [String: Any]
+        let entry = header?["bert.embeddings.word_embeddings.weight"] as? [String: Any]
+        let start = try XCTUnwrap((entry?["data_offsets"] as? [Int])?.first) + 8 + headerLength + 3 * 4
+        withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { bytes.replaceSubrange(start..<(start + 4), with: $0) }
+        try bytes.write(to: file)
         XCTAssertThrowsError(try PretrainingModel.load(folder: modelFolder)) { error in
             XCTAssertEqual(error as? ModelError, .nonFiniteWeights(name: "bert.embeddings.word_embeddings.weight", index: 3,
                                                                    file: modelFolder.appendingPathComponent("model.safetensors").path))
