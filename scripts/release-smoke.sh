@@ -80,7 +80,7 @@ if [ -d data/pattern ]; then
 fi
 # A fine-tuning step whose loss is not finite stops with the named error before it reaches the weights.
 if command -v diatheke >/dev/null && command -v bible >/dev/null; then
-  expect 1 "on_nonfinite=skip" -- $P finetune --task paraphrase --model "$T/short" --out "$T/ft-nan" --set epochs=1 --set max_train_examples=64 --set lr=1e6
+  expect 1 "on_nonfinite=skip" -- $P finetune --task paraphrase --model "$T/short" --out "$T/ft-nan" --set epochs=1 --set max_train_examples=256 --set batch_size=16 --set lr=1e8
 fi
 
 # pytorch_model.bin: a folder with only it is told to convert; convert never runs a pickle's code;
