@@ -150,6 +150,9 @@ public struct Claim: Sendable {
     public var timesInference = false
     /// What a reader must know to read the numbers (printed under the claim's table).
     public var note: String? = nil
+    /// The claim itself expects the reference arm at the measure's ``floor`` (NSP-trained models
+    /// near chance on SOP), so the floor does not stop the verdict.
+    public var referenceExpectedAtFloor = false
 
     /// The reference arm: the second.
     public var reference: Arm { arms[1] }
@@ -177,8 +180,10 @@ public struct Claim: Sendable {
 extension Claim {
     /// The main job's shape: tiny RoBERTa-sized models, 64-token sequences in batches of 64, no dropout.
     static let mainShape = ["model=tiny", "seq_len=64", "batch_size=64", "grad_accum=1", "dropout=0", "lr=0.003", "vocab_size=8000"]
-    /// ALBERT's recipe (Unigram vocabulary, SOP, n-gram masking, LAMB) at the main job's size and shape.
-    static let albertShape = ["model=tiny", "seq_len=64", "batch_size=64", "grad_accum=1", "vocab_size=8000"]
+    /// ALBERT's recipe (Unigram vocabulary, SOP, n-gram masking, LAMB) at the main job's size and
+    /// shape, with LAMB at 1e-2 (see ``albertNote``).
+    static let albertShape = ["model=tiny", "seq_len=64", "batch_size=64", "grad_accum=1", "vocab_size=8000", "lr=0.01"]
+    static let albertNote = "LAMB at 1e-2, not the recipe's 2e-3 (set for mini at batch 32): in the first standard run every ALBERT arm at 2e-3 stayed near its unigram baseline after 500 steps (held-out MLM accuracy 0.07–0.09 against 0.06), so no comparison could show. The rate was chosen on the recipe alone (all shared, MLM + SOP, one seed, 500 steps: 2e-3 0.084, 1e-2 0.134, 2e-2 0.140, 4e-2 0.121) before any claim was run again; 1e-2 rather than 2e-2, whose one-seed lead is within noise, as the lower of the two."
     /// The main job's in-domain task (KJV verse vs WEB verse: same verse or not), as it fine-tunes
     /// it, on 2,000 of its 8,000 training pairs.
     static let paraphrase = Downstream(.builtin("paraphrase"), ["epochs=2", "lr=3e-4", "batch_size=32", "max_length=128", "max_train_examples=2000"])
@@ -218,7 +223,7 @@ extension Claim {
               arms: [Arm("e-32", "E=32 = H/4, all layers shared", recipe: "albert", ["embedding_size=32"]),
                      Arm("e-128", "E=H=128, all layers shared", recipe: "albert", ["embedding_size=128"])],
               measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .notWorse, common: albertShape,
-              alsoShown: ["parameters"]),
+              alsoShown: ["parameters"], note: albertNote),
         Claim(id: "albert-sharing", title: "ALBERT: sharing the FFN costs more than sharing attention",
               source: "seed 003 — Lan et al. 2020, Table 4: most of all-shared's drop comes from sharing the FFN layers; sharing attention costs little",
               statement: "Shared across layers, attention weights lose little; feed-forward weights lose most of what sharing everything loses.",
@@ -228,7 +233,7 @@ extension Claim {
                      Arm("all-shared", "everything shared (ALBERT)", recipe: "albert", ["sharing=all"]),
                      Arm("not-shared", "nothing shared", recipe: "albert", ["sharing=none"])],
               measure: "heldout_mlm_accuracy", higherIsBetter: true, expectation: .better, common: albertShape,
-              alsoShown: ["parameters"]),
+              alsoShown: ["parameters"], note: albertNote),
         Claim(id: "albert-sop", title: "ALBERT: NSP-trained models are near chance on SOP; SOP-trained ones solve SOP",
               source: "seeds 000, 003 — Lan et al. 2020, Table 5: trained with NSP: NSP 90.5, SOP 52.0; with SOP: NSP 78.9, SOP 86.5 (accuracy)",
               statement: "NSP can be solved by topic alone and teaches nothing about order; SOP learns coherence and still does reasonably on NSP.",
@@ -236,7 +241,7 @@ extension Claim {
               arms: [Arm("sop", "MLM + SOP", recipe: "albert", ["objectives=mlm,sop"]),
                      Arm("nsp", "MLM + NSP", recipe: "albert", ["objectives=mlm,nsp"])],
               measure: "heldout_sop_accuracy", higherIsBetter: true, expectation: .better, common: albertShape,
-              alsoShown: ["heldout_nsp_accuracy", "heldout_mlm_accuracy"]),
+              alsoShown: ["heldout_nsp_accuracy", "heldout_mlm_accuracy"], note: albertNote, referenceExpectedAtFloor: true),
         Claim(id: "spanbert-qa", title: "SpanBERT: span masking + SBO ≥ token masking on span-selection QA",
               source: "seed 003 — Joshi et al. 2020, Table 1: SpanBERT 94.6 vs Google BERT 91.3 SQuAD 1.1 F1",
               statement: "Masking contiguous spans and predicting them from their boundaries (SBO) gives a better extractive-QA model than masking single tokens.",

@@ -91,9 +91,10 @@ public enum ReproductionReport {
     }
 
     /// The level of the claim's ``Floor`` for its reference arm (a metric's mean over the arm's
-    /// runs) and its name; nil when the claim has none or lower is better.
+    /// runs) and its name; nil when the claim has none, lower is better, or the claim expects the
+    /// reference there.
     static func floorLevel(_ claim: Claim, summaries: [RunSummary], seeds: [Int]) -> (Double, String)? {
-        guard claim.higherIsBetter, let floor = claim.floor else { return nil }
+        guard claim.higherIsBetter, !claim.referenceExpectedAtFloor, let floor = claim.floor else { return nil }
         switch floor {
         case .chance(let p): return (p, "chance")
         case .metric(let key):

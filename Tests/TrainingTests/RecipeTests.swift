@@ -31,6 +31,7 @@ final class RecipeTests: XCTestCase, RunFolders {
         let plm = try load("xlnet-plm"), tlm = try load("xlm-tlm")
         XCTAssertEqual(plm.objectives, [.plm]); XCTAssertEqual(plm.plmProbability, 1.0 / 6, accuracy: 1e-12); XCTAssertEqual(plm.maxSpanLength, 5)
         XCTAssertFalse(plm.masksTokens)
+        XCTAssertEqual(plm.lr, 1e-3, "at the MLM recipes' 3e-3 PLM stays near its unigram baseline (README, Permutation LM)")
         guard case .permutation(let targets) = try plm.targets(template: .bert(cls: 1, sep: 2, mask: 3, pad: 0, vocabularySize: 100)) else {
             return XCTFail("xlnet-plm draws permutation targets")
         }
