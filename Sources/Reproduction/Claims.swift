@@ -150,8 +150,9 @@ public struct Claim: Sendable {
     public var timesInference = false
     /// What a reader must know to read the numbers (printed under the claim's table).
     public var note: String? = nil
-    /// The claim itself expects the reference arm at the measure's ``floor`` (NSP-trained models
-    /// near chance on SOP), so the floor does not stop the verdict.
+    /// The claim itself allows the reference arm at the measure's ``floor`` (NSP-trained models
+    /// near chance on SOP; MLM alone at chance on cross-lingual retrieval), so the floor does
+    /// not stop the verdict.
     public var referenceExpectedAtFloor = false
 
     /// The reference arm: the second.
@@ -291,7 +292,8 @@ extension Claim {
               corpus: .englishSpanish, compute: .equalFLOPs,
               arms: [Arm("mlm-tlm", "MLM + TLM (tlm_ratio 0.5)", recipe: "xlm-tlm", ["tlm_ratio=0.5"]),
                      Arm("mlm", "MLM on each language alone (tlm_ratio 0)", recipe: "xlm-tlm", ["tlm_ratio=0"])],
-              measure: "retrieval_top1", higherIsBetter: true, expectation: .better, common: ["lr=0.002"]),
+              // MLM alone may well leave retrieval at chance: TLM above it is the improvement.
+              measure: "retrieval_top1", higherIsBetter: true, expectation: .better, common: ["lr=0.002"], referenceExpectedAtFloor: true),
         Claim(id: "mask-rate", title: "Should you mask 15 %? A higher rate (30 %) is at least as good downstream",
               source: "seed 002 — \"Should You Mask 15% in MLM?\" (Wettig et al. 2023): from 15 % to 30 % some tasks improve, long-range ones most",
               statement: "Predicting 30 % of the tokens instead of BERT's 15 % does not hurt, and may help, the fine-tuned model.",
