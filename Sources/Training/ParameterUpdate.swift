@@ -7,7 +7,6 @@ import Optimizers
 /// they were, the gradients are cleared, and the caller stops with its named error or skips the
 /// step (`on_nonfinite`): one bad batch must never reach the weights, a checkpoint or a saved model.
 /// Returns whether the update was applied, and the gradient norm before clipping.
-@discardableResult
 public func applyUpdate(_ optimizer: Optimizer, to parameters: [Parameter], lr: Float, maxNorm: Float,
                         loss: Double) -> (applied: Bool, gradientNorm: Float) {
     let norm = clipGradientNorm(parameters, maxNorm: maxNorm > 0 ? maxNorm : .infinity)
