@@ -190,46 +190,36 @@ public struct ReproductionRunner {
         if let given = corpusFiles[corpus] { return given }
         let data = folder.appendingPathComponent("data")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let url = data.appendingPathComponent(corpus.fileName)
+        guard !FileManager.default.fileExists(atPath: url.path) else { return url }
         switch corpus {
         case .bibles, .biblesAndWordNet:
-            let parts: [BuiltInCorpus] = corpus == .bibles ? [.web, .kjv] : [.web, .kjv, .wordnet]
-            let url = data.appendingPathComponent(corpus.fileName)
-            if !FileManager.default.fileExists(atPath: url.path) {
-                let writer = try TextCorpusWriter(path: url.path)
-                for c in parts {
-                    let stream = try c.documents()
-                    while let doc = try stream.nextDocument() { try writer.write(document: doc) }
-                }
-                try writer.finish()
+            let writer = try TextCorpusWriter(path: url.path)
+            for c in corpus == .bibles ? [BuiltInCorpus.web, .kjv] : [.web, .kjv, .wordnet] {
+                let stream = try c.documents()
+                while let doc = try stream.nextDocument() { try writer.write(document: doc) }
             }
-            return url
+            try writer.finish()
         case .newTestament:
-            let url = data.appendingPathComponent(corpus.fileName)
-            if !FileManager.default.fileExists(atPath: url.path) {
-                let verses = try BuiltInCorpus.web.referencedVerses()
-                guard let matthew = verses.firstIndex(where: { $0.reference.book == "Matthew" }) else {
-                    throw ReproductionError.badCorpus("the World English Bible printed no Matthew; check `diatheke -b engWEB2015eb -k Matt 1:1`")
-                }
-                // One document a chapter, one line a verse.
-                let writer = try TextCorpusWriter(path: url.path)
-                var chapter: [String] = [], current: (String, Int)?
-                for verse in verses[matthew...] {
-                    let key = (verse.reference.book, verse.reference.chapter)
-                    if let c = current, c != key { try writer.write(document: chapter); chapter = [] }
-                    current = key
-                    chapter.append(verse.text)
-                }
-                try writer.write(document: chapter)
-                try writer.finish()
+            let verses = try BuiltInCorpus.web.referencedVerses()
+            guard let matthew = verses.firstIndex(where: { $0.reference.book == "Matthew" }) else {
+                throw ReproductionError.badCorpus("the World English Bible printed no Matthew; check `diatheke -b engWEB2015eb -k Matt 1:1`")
             }
-            return url
+            // One document a chapter, one line a verse.
+            let writer = try TextCorpusWriter(path: url.path)
+            var chapter: [String] = [], current: (String, Int)?
+            for verse in verses[matthew...] {
+                let key = (verse.reference.book, verse.reference.chapter)
+                if let c = current, c != key { try writer.write(document: chapter); chapter = [] }
+                current = key
+                chapter.append(verse.text)
+            }
+            try writer.write(document: chapter)
+            try writer.finish()
         case .englishSpanish:
-            let url = data.appendingPathComponent(corpus.fileName)
-            if !FileManager.default.fileExists(atPath: url.path) {
-                let verses = ParallelVerses(try BuiltInCorpus.web.referencedVerses(), try BuiltInCorpus.rv1909.referencedVerses())
-                try Data(verses.tabSeparated().utf8).write(to: url, options: .atomic)
-            }
-            return url
+            let verses = ParallelVerses(try BuiltInCorpus.web.referencedVerses(), try BuiltInCorpus.rv1909.referencedVerses())
+            try Data(verses.tabSeparated().utf8).write(to: url, options: .atomic)
         }
+        return url
     }
 }
